@@ -43,31 +43,18 @@ fn metadata() -> Value {
         .args(["metadata", "--format-version", "1", "--locked"])
         .output()
         .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
 }
 
 /// Names of every crate in `root`'s normal (non-dev, non-build) dependency tree.
 fn normal_dependency_tree(meta: &Value, root_name: &str) -> BTreeSet<String> {
     let packages = meta["packages"].as_array().expect("packages");
-    let name_of: HashMap<&str, &str> = packages
-        .iter()
-        .map(|p| {
-            (
-                p["id"].as_str().expect("id"),
-                p["name"].as_str().expect("name"),
-            )
-        })
-        .collect();
+    let name_of: HashMap<&str, &str> =
+        packages.iter().map(|p| (p["id"].as_str().expect("id"), p["name"].as_str().expect("name"))).collect();
     let nodes = meta["resolve"]["nodes"].as_array().expect("resolve nodes");
-    let by_id: HashMap<&str, &Value> = nodes
-        .iter()
-        .map(|n| (n["id"].as_str().expect("node id"), n))
-        .collect();
+    let by_id: HashMap<&str, &Value> =
+        nodes.iter().map(|n| (n["id"].as_str().expect("node id"), n)).collect();
     let root = packages
         .iter()
         .find(|p| p["name"] == root_name)
@@ -79,11 +66,7 @@ fn normal_dependency_tree(meta: &Value, root_name: &str) -> BTreeSet<String> {
     while let Some(id) = stack.pop() {
         let node = by_id[id];
         for dep in node["deps"].as_array().expect("deps") {
-            let normal = dep["dep_kinds"]
-                .as_array()
-                .expect("dep_kinds")
-                .iter()
-                .any(|k| k["kind"].is_null());
+            let normal = dep["dep_kinds"].as_array().expect("dep_kinds").iter().any(|k| k["kind"].is_null());
             let dep_id = dep["pkg"].as_str().expect("pkg");
             if normal && seen.insert(name_of[dep_id].to_string()) {
                 stack.push(dep_id);
@@ -97,19 +80,9 @@ fn normal_dependency_tree(meta: &Value, root_name: &str) -> BTreeSet<String> {
 fn schema_depends_on_no_io_crate() {
     let meta = metadata();
     let tree = normal_dependency_tree(&meta, "yikou-schema");
-    assert!(
-        tree.contains("serde"),
-        "the walk found the schema's dependencies: {tree:?}"
-    );
-    let bad: Vec<&str> = FORBIDDEN_IN_SCHEMA
-        .iter()
-        .copied()
-        .filter(|name| tree.contains(*name))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "yikou-schema must stay pure, but depends on {bad:?} (tree: {tree:?})"
-    );
+    assert!(tree.contains("serde"), "the walk found the schema's dependencies: {tree:?}");
+    let bad: Vec<&str> = FORBIDDEN_IN_SCHEMA.iter().copied().filter(|name| tree.contains(*name)).collect();
+    assert!(bad.is_empty(), "yikou-schema must stay pure, but depends on {bad:?} (tree: {tree:?})");
 }
 
 #[test]
@@ -156,9 +129,5 @@ fn schema_source_reads_no_clock_and_does_no_io() {
             }
         }
     }
-    assert!(
-        offences.is_empty(),
-        "schema must not do I/O or read a clock:\n{}",
-        offences.join("\n")
-    );
+    assert!(offences.is_empty(), "schema must not do I/O or read a clock:\n{}", offences.join("\n"));
 }

@@ -13,11 +13,7 @@ use clap::{Parser, Subcommand};
 use yikou_schema::calendar::{Deadline, WorkCalendar};
 
 #[derive(Parser)]
-#[command(
-    name = "yikou",
-    version,
-    about = "Yikou (一口): offline-first case intake node"
-)]
+#[command(name = "yikou", version, about = "Yikou (一口): offline-first case intake node")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,9 +66,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<String> {
     match cli.command {
-        Command::Catalog {
-            command: CatalogCommand::Check { file },
-        } => catalog_cmd::check(&file),
+        Command::Catalog { command: CatalogCommand::Check { file } } => catalog_cmd::check(&file),
         Command::Calendar { calendar, command } => {
             let cal = load_calendar(calendar.as_deref())?;
             match command {
@@ -89,10 +83,7 @@ fn run(cli: Cli) -> Result<String> {
                 CalendarCommand::HandoverDeadline { datetime } => {
                     let at = parse_datetime(&datetime)?;
                     let got = cal.handover_deadline(at)?;
-                    Ok(with_provisional_note(
-                        got.at.format("%Y-%m-%d %H:%M").to_string(),
-                        got,
-                    ))
+                    Ok(with_provisional_note(got.at.format("%Y-%m-%d %H:%M").to_string(), got))
                 }
             }
         }
@@ -109,8 +100,8 @@ fn with_provisional_note<T>(value: String, deadline: Deadline<T>) -> String {
 }
 
 fn read_calendar(path: &Path) -> Result<WorkCalendar> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("无法读取工作日历文件 {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("无法读取工作日历文件 {}", path.display()))?;
     Ok(WorkCalendar::from_toml(&text)?)
 }
 
@@ -131,12 +122,7 @@ fn parse_date(s: &str) -> Result<NaiveDate> {
 
 fn parse_datetime(s: &str) -> Result<NaiveDateTime> {
     let s = s.trim();
-    for fmt in [
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-    ] {
+    for fmt in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(dt);
         }

@@ -76,9 +76,7 @@ struct RawYear {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(1, |prefix| {
-        prefix.bytes().filter(|b| *b == b'\n').count() + 1
-    })
+    text.get(..offset).map_or(1, |prefix| prefix.bytes().filter(|b| *b == b'\n').count() + 1)
 }
 
 impl WorkCalendar {
@@ -91,23 +89,18 @@ impl WorkCalendar {
     /// Parses a calendar file: one table per year (`[2027]`) with `holidays` and
     /// `makeup_workdays`, each a list of `YYYY-MM-DD` strings. Every problem names its line.
     pub fn from_toml(text: &str) -> Result<Self, CalendarError> {
-        let raw: BTreeMap<String, RawYear> =
-            toml::from_str(text).map_err(|e| CalendarError::Parse {
-                line: e.span().map_or(1, |s| line_of(text, s.start)),
-                message: e.message().to_string(),
-            })?;
+        let raw: BTreeMap<String, RawYear> = toml::from_str(text).map_err(|e| CalendarError::Parse {
+            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            message: e.message().to_string(),
+        })?;
         let mut years = BTreeMap::new();
         for (key, raw_year) in raw {
-            let year: i32 = key
-                .parse()
-                .ok()
-                .filter(|y| (1949..=9999).contains(y))
-                .ok_or_else(|| CalendarError::Parse {
-                    line: text
-                        .find(&format!("[{key}]"))
-                        .map_or(1, |o| line_of(text, o)),
+            let year: i32 = key.parse().ok().filter(|y| (1949..=9999).contains(y)).ok_or_else(|| {
+                CalendarError::Parse {
+                    line: text.find(&format!("[{key}]")).map_or(1, |o| line_of(text, o)),
                     message: format!("表名「{key}」不是年份"),
-                })?;
+                }
+            })?;
             let mut table = YearTable::default();
             let parse_list = |list: &[toml::Spanned<String>],
                               into: &mut BTreeSet<NaiveDate>,
@@ -115,16 +108,12 @@ impl WorkCalendar {
              -> Result<(), CalendarError> {
                 for item in list {
                     let line = line_of(text, item.span().start);
-                    let date =
-                        NaiveDate::parse_from_str(item.get_ref(), "%Y-%m-%d").map_err(|_| {
-                            CalendarError::Parse {
-                                line,
-                                message: format!(
-                                    "「{}」不是 YYYY-MM-DD 格式的日期",
-                                    item.get_ref()
-                                ),
-                            }
-                        })?;
+                    let date = NaiveDate::parse_from_str(item.get_ref(), "%Y-%m-%d").map_err(|_| {
+                        CalendarError::Parse {
+                            line,
+                            message: format!("「{}」不是 YYYY-MM-DD 格式的日期", item.get_ref()),
+                        }
+                    })?;
                     if date.year() != year {
                         return Err(CalendarError::Parse {
                             line,
@@ -133,19 +122,14 @@ impl WorkCalendar {
                     }
                     if !into.insert(date) {
                         return Err(CalendarError::Parse {
-                            line,
-                            message: format!("{what}中 {date} 重复"),
+                            line, message: format!("{what}中 {date} 重复")
                         });
                     }
                 }
                 Ok(())
             };
             parse_list(&raw_year.holidays, &mut table.holidays, "节假日")?;
-            parse_list(
-                &raw_year.makeup_workdays,
-                &mut table.makeup_workdays,
-                "调休上班日",
-            )?;
+            parse_list(&raw_year.makeup_workdays, &mut table.makeup_workdays, "调休上班日")?;
             for item in &raw_year.makeup_workdays {
                 let line = line_of(text, item.span().start);
                 // Parsed above, so this succeeds.
@@ -188,24 +172,14 @@ impl WorkCalendar {
                     || (!is_weekend(date) && !table.holidays.contains(&date)),
                 provisional: false,
             },
-            None => Deadline {
-                at: !is_weekend(date),
-                provisional: true,
-            },
+            None => Deadline { at: !is_weekend(date), provisional: true },
         }
     }
 
     /// The n-th working day after `date` (`date` itself not counted). `n = 0` gives `date`.
-    pub fn add_workdays(
-        &self,
-        date: NaiveDate,
-        n: u32,
-    ) -> Result<Deadline<NaiveDate>, CalendarError> {
+    pub fn add_workdays(&self, date: NaiveDate, n: u32) -> Result<Deadline<NaiveDate>, CalendarError> {
         if n > WORKDAYS_MAX {
-            return Err(CalendarError::TooManyDays {
-                requested: n,
-                max: WORKDAYS_MAX,
-            });
+            return Err(CalendarError::TooManyDays { requested: n, max: WORKDAYS_MAX });
         }
         let mut day = date;
         let mut left = n;
@@ -218,10 +192,7 @@ impl WorkCalendar {
                 left -= 1;
             }
         }
-        Ok(Deadline {
-            at: day,
-            provisional,
-        })
+        Ok(Deadline { at: day, provisional })
     }
 
     /// The first working day strictly after `date`.
@@ -230,11 +201,7 @@ impl WorkCalendar {
     }
 
     /// Working days in the half-open range `(from, to]`; zero when `to <= from`.
-    pub fn workdays_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Deadline<u32>, CalendarError> {
+    pub fn workdays_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Deadline<u32>, CalendarError> {
         let mut count = 0u32;
         let mut provisional = false;
         let mut day = from;
@@ -245,17 +212,11 @@ impl WorkCalendar {
             if w.at {
                 count += 1;
                 if count > WORKDAYS_MAX {
-                    return Err(CalendarError::TooManyDays {
-                        requested: count,
-                        max: WORKDAYS_MAX,
-                    });
+                    return Err(CalendarError::TooManyDays { requested: count, max: WORKDAYS_MAX });
                 }
             }
         }
-        Ok(Deadline {
-            at: count,
-            provisional,
-        })
+        Ok(Deadline { at: count, provisional })
     }
 
     /// W4.1: paper received in the morning of a working day reaches the department by 14:00 the
@@ -268,10 +229,7 @@ impl WorkCalendar {
         let day = received.date();
         let today = self.is_workday(day);
         if today.at && received.time() < HANDOVER_NOON {
-            return Ok(Deadline {
-                at: day.and_time(HANDOVER_SAME_DAY),
-                provisional: today.provisional,
-            });
+            return Ok(Deadline { at: day.and_time(HANDOVER_SAME_DAY), provisional: today.provisional });
         }
         let next = self.next_workday(day)?;
         Ok(Deadline {
@@ -308,10 +266,7 @@ mod tests {
         let cal = WorkCalendar::builtin();
         for year in [2025, 2026] {
             let n = cal
-                .workdays_between(
-                    d(&format!("{}-12-31", year - 1)),
-                    d(&format!("{year}-12-31")),
-                )
+                .workdays_between(d(&format!("{}-12-31", year - 1)), d(&format!("{year}-12-31")))
                 .expect("within bounds");
             assert_eq!(n.at, 248, "{year}");
             // Dec 31 of the year before is outside the loaded years but is the (uncounted) start.
@@ -352,9 +307,8 @@ mod tests {
     #[test]
     fn merging_next_year_replaces_the_provisional_answer() {
         let mut cal = WorkCalendar::builtin();
-        let next =
-            WorkCalendar::from_toml("[2027]\nholidays = [\"2027-01-01\"]\nmakeup_workdays = []\n")
-                .expect("valid");
+        let next = WorkCalendar::from_toml("[2027]\nholidays = [\"2027-01-01\"]\nmakeup_workdays = []\n")
+            .expect("valid");
         cal.merge(next);
         let got = cal.add_workdays(d("2026-12-31"), 1).expect("within bounds");
         assert_eq!(got.at, d("2027-01-04"));
@@ -379,9 +333,7 @@ mod tests {
             assert_eq!(got.at, dt(want), "received {received}");
             assert!(!got.provisional);
         }
-        let late = cal
-            .handover_deadline(dt("2026-12-31 15:00"))
-            .expect("within bounds");
+        let late = cal.handover_deadline(dt("2026-12-31 15:00")).expect("within bounds");
         assert_eq!(late.at, dt("2027-01-01 09:30"));
         assert!(late.provisional);
     }
@@ -390,17 +342,11 @@ mod tests {
     fn bad_files_name_the_line() {
         let cases = [
             ("[2027]\nholidays = [\"2027-02-30\"]\n", 2),
-            (
-                "[2027]\nholidays = [\"2027-01-01\"]\nmakeup_workdays = [\"2027-01-01\"]\n",
-                3,
-            ),
-            (
-                "[2027]\nholidays = [\n \"2027-01-01\",\n \"2026-01-02\"]\n",
-                4,
-            ),
+            ("[2027]\nholidays = [\"2027-01-01\"]\nmakeup_workdays = [\"2027-01-01\"]\n", 3),
+            ("[2027]\nholidays = [\n \"2027-01-01\",\n \"2026-01-02\"]\n", 4),
             ("[2027]\nmakeup_workdays = [\"2027-01-05\"]\n", 2),
             ("[abc]\nholidays = []\n", 1),
-            ("[2027]\nholidays = [1, 2\n", 2),
+            ("[2027]\nholidays = [1, 2]\n", 2),
             ("[2027]\nholidays = [\"2027-01-01\", \"2027-01-01\"]\n", 2),
         ];
         for (text, want_line) in cases {

@@ -67,20 +67,12 @@ pub struct HlcClock {
 
 impl HlcClock {
     pub fn new(node: NodeName) -> Self {
-        Self {
-            node,
-            wall_ms: i64::MIN,
-            counter: 0,
-        }
+        Self { node, wall_ms: i64::MIN, counter: 0 }
     }
 
     /// Restores a clock that must issue stamps after `last` (e.g. the node's newest stored event).
     pub fn resume(node: NodeName, last: &Hlc) -> Self {
-        Self {
-            node,
-            wall_ms: last.wall_ms,
-            counter: last.counter,
-        }
+        Self { node, wall_ms: last.wall_ms, counter: last.counter }
     }
 
     /// A new stamp for a local event, strictly greater than every stamp issued or observed.
@@ -89,16 +81,9 @@ impl HlcClock {
             self.wall_ms = physical_ms;
             self.counter = 0;
         } else {
-            self.counter = self
-                .counter
-                .checked_add(1)
-                .ok_or(HlcError::CounterExhausted)?;
+            self.counter = self.counter.checked_add(1).ok_or(HlcError::CounterExhausted)?;
         }
-        Ok(Hlc {
-            wall_ms: self.wall_ms,
-            counter: self.counter,
-            node: self.node.clone(),
-        })
+        Ok(Hlc { wall_ms: self.wall_ms, counter: self.counter, node: self.node.clone() })
     }
 
     /// Takes a remote stamp into account so that later local stamps sort after it. A stamp more
@@ -107,10 +92,7 @@ impl HlcClock {
     pub fn observe(&mut self, remote: &Hlc, physical_ms: i64) -> Result<(), HlcError> {
         let ahead_ms = remote.wall_ms.saturating_sub(physical_ms);
         if ahead_ms > HLC_DRIFT_MAX_MS {
-            return Err(HlcError::RemoteTooFarAhead {
-                node: remote.node.clone(),
-                ahead_ms,
-            });
+            return Err(HlcError::RemoteTooFarAhead { node: remote.node.clone(), ahead_ms });
         }
         if (remote.wall_ms, remote.counter) > (self.wall_ms, self.counter) {
             self.wall_ms = remote.wall_ms;
@@ -155,15 +137,8 @@ mod tests {
     fn far_future_stamps_are_not_adopted() {
         let mut c = HlcClock::new(node("a"));
         let before = c.tick(1_000).expect("tick");
-        let rogue = Hlc {
-            wall_ms: 1_000 + HLC_DRIFT_MAX_MS + 1,
-            counter: 0,
-            node: node("b"),
-        };
-        assert!(matches!(
-            c.observe(&rogue, 1_000),
-            Err(HlcError::RemoteTooFarAhead { .. })
-        ));
+        let rogue = Hlc { wall_ms: 1_000 + HLC_DRIFT_MAX_MS + 1, counter: 0, node: node("b") };
+        assert!(matches!(c.observe(&rogue, 1_000), Err(HlcError::RemoteTooFarAhead { .. })));
         let after = c.tick(1_000).expect("tick");
         assert_eq!(after.wall_ms, before.wall_ms);
     }
@@ -172,15 +147,8 @@ mod tests {
     fn local_time_is_china_standard_time() {
         // 2026-03-02 01:15 UTC is 09:15 in Beijing.
         let ms = 1_772_414_100_000;
-        let t = Hlc {
-            wall_ms: ms,
-            counter: 0,
-            node: node("a"),
-        };
-        assert_eq!(
-            t.local().format("%Y-%m-%d %H:%M").to_string(),
-            "2026-03-02 09:15"
-        );
+        let t = Hlc { wall_ms: ms, counter: 0, node: node("a") };
+        assert_eq!(t.local().format("%Y-%m-%d %H:%M").to_string(), "2026-03-02 09:15");
         assert_eq!(ms_from_local(t.local()), ms);
     }
 

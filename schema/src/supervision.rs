@@ -63,9 +63,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy {
-            warning_workdays: 2,
-        }
+        Policy { warning_workdays: 2 }
     }
 }
 
@@ -85,9 +83,7 @@ pub struct Assessment {
 }
 
 fn end_of(date: NaiveDate) -> NaiveDateTime {
-    date.succ_opt()
-        .unwrap_or(NaiveDate::MAX)
-        .and_time(NaiveTime::MIN)
+    date.succ_opt().unwrap_or(NaiveDate::MAX).and_time(NaiveTime::MIN)
 }
 
 /// Working time (seconds on working days) inside `[from, to)`.
@@ -204,11 +200,7 @@ pub fn case_duties(
 ) -> Result<Vec<Duty>, CalendarError> {
     let mut duties = Vec::new();
     // A case that ended (withdrawn, not accepted) ends its open duties.
-    let ended = st
-        .withdrawn
-        .as_ref()
-        .map(|w| w.0)
-        .or(st.not_accepted.as_ref().map(|n| n.0));
+    let ended = st.withdrawn.as_ref().map(|w| w.0).or(st.not_accepted.as_ref().map(|n| n.0));
     let duty = |kind: DutyKind, started, promised, statutory, done: Option<NaiveDateTime>| Duty {
         kind,
         started,
@@ -227,9 +219,7 @@ pub fn case_duties(
             round.answered,
         ));
     }
-    if let (Some(crate::case::Channel::Online { .. }), Some(received)) =
-        (&st.channel, st.received_at)
-    {
+    if let (Some(crate::case::Channel::Online { .. }), Some(received)) = (&st.channel, st.received_at) {
         duties.push(duty(
             DutyKind::PreAcceptance,
             received,
@@ -271,11 +261,7 @@ pub fn case_duties(
     }
     if let Some(t) = &st.tolerance {
         let all_supplied = t.outstanding().is_empty();
-        let done = if all_supplied {
-            t.supplied.values().max().copied()
-        } else {
-            None
-        };
+        let done = if all_supplied { t.supplied.values().max().copied() } else { None };
         duties.push(duty(
             DutyKind::ToleranceSupply,
             t.accepted_at,
@@ -315,10 +301,7 @@ pub fn assess_case(
     cal: &WorkCalendar,
     policy: &Policy,
 ) -> Result<Vec<Assessment>, CalendarError> {
-    case_duties(header, st, cal)?
-        .iter()
-        .map(|d| assess(d, now, cal, policy))
-        .collect()
+    case_duties(header, st, cal)?.iter().map(|d| assess(d, now, cal, policy)).collect()
 }
 
 /// Cards the scheduler should record now: duties whose level rose above the card on record.

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Deadline, WorkCalendar};
 use crate::case::{
-    CaseHeader, CaseState, CommandContext, Commitment, Condition, Conflict, ConflictId,
-    ConflictKind, DenialBasis, Outcome, PresentedMaterial, RuleViolation, Signatory,
+    CaseHeader, CaseState, CommandContext, Commitment, Condition, Conflict, ConflictId, ConflictKind,
+    DenialBasis, Outcome, PresentedMaterial, RuleViolation, Signatory,
 };
 use crate::catalog::{Item, ItemKind, MaterialClass};
 use crate::codes::MaterialCode;
@@ -55,17 +55,12 @@ pub struct DishonestyList {
 impl DishonestyList {
     /// The entry that bars `applicant` on `on`, if any.
     pub fn active(&self, applicant: &str, on: NaiveDate) -> Option<&DishonestyEntry> {
-        self.entries
-            .iter()
-            .filter(|e| e.applicant == applicant && e.active_on(on))
-            .max_by_key(|e| e.until)
+        self.entries.iter().filter(|e| e.applicant == applicant && e.active_on(on)).max_by_key(|e| e.until)
     }
 
     /// Adds an entry (once per case). Returns false when it was already there or the list is full.
     pub fn add(&mut self, entry: DishonestyEntry) -> bool {
-        if self.entries.len() >= DISHONESTY_ENTRIES_MAX
-            || self.entries.iter().any(|e| e.case == entry.case)
-        {
+        if self.entries.len() >= DISHONESTY_ENTRIES_MAX || self.entries.iter().any(|e| e.case == entry.case) {
             return false;
         }
         self.entries.push(entry);
@@ -118,18 +113,8 @@ pub enum Eligibility {
     },
 }
 
-fn no(
-    rule: &'static str,
-    code: &'static str,
-    route: Route,
-    message: impl Into<String>,
-) -> Ineligibility {
-    Ineligibility {
-        rule,
-        code,
-        message: message.into(),
-        route,
-    }
+fn no(rule: &'static str, code: &'static str, route: Route, message: impl Into<String>) -> Ineligibility {
+    Ineligibility { rule, code, message: message.into(), route }
 }
 
 /// The promised completion date counted from acceptance on `accepted_on` (T3.3).
@@ -161,19 +146,9 @@ pub fn eligibility(
         ));
     }
     if item.kind == ItemKind::Instant {
-        reasons.push(no(
-            "T1",
-            "tolerance.instant_item",
-            Route::NormalProcedure,
-            "即办件不适用容缺受理",
-        ));
+        reasons.push(no("T1", "tolerance.instant_item", Route::NormalProcedure, "即办件不适用容缺受理"));
     }
-    let condition = |code: &MaterialCode| {
-        presented
-            .iter()
-            .find(|p| p.code == *code)
-            .map(|p| &p.condition)
-    };
+    let condition = |code: &MaterialCode| presented.iter().find(|p| p.code == *code).map(|p| &p.condition);
     let lacking = |class: MaterialClass| -> Vec<&crate::catalog::Material> {
         item.materials
             .iter()
@@ -187,20 +162,12 @@ pub fn eligibility(
             "T2",
             "tolerance.key_material_missing",
             Route::CorrectionNotice,
-            format!(
-                "主要申报材料欠缺或有瑕疵:{},应出具补正通知",
-                names.join("、")
-            ),
+            format!("主要申报材料欠缺或有瑕疵:{},应出具补正通知", names.join("、")),
         ));
     }
     let tolerable = lacking(MaterialClass::Tolerable);
     if tolerable.is_empty() && key.is_empty() {
-        reasons.push(no(
-            "T1",
-            "tolerance.nothing_missing",
-            Route::AcceptNormally,
-            "材料已齐全,可直接受理",
-        ));
+        reasons.push(no("T1", "tolerance.nothing_missing", Route::AcceptNormally, "材料已齐全,可直接受理"));
     }
     if applicant.needs_review() {
         reasons.push(no(
@@ -234,10 +201,7 @@ pub fn eligibility(
                 "T3.3",
                 "tolerance.deadline_too_late",
                 Route::ShortenDeadline,
-                format!(
-                    "承诺补交期限 {d} 晚于承诺办结日期 {},最迟只能到 {}",
-                    latest.at, latest.at
-                ),
+                format!("承诺补交期限 {d} 晚于承诺办结日期 {},最迟只能到 {}", latest.at, latest.at),
             ));
         } else if d < on {
             reasons.push(no(
@@ -269,19 +233,12 @@ pub fn check_command(
     let presented: Vec<PresentedMaterial> = Vec::new();
     // Material completeness was checked structurally; here only the applicant, the list and
     // the deadline matter, so eligibility's material reasons are filtered out.
-    if let Eligibility::NotEligible { reasons } = eligibility(
-        &header.item,
-        &presented,
-        header.applicant.id(),
-        today,
-        Some(commitment.deadline),
-        ctx,
-    ) && let Some(r) = reasons.into_iter().find(|r| {
-        !matches!(
-            r.code,
-            "tolerance.key_material_missing" | "tolerance.nothing_missing"
-        )
-    }) {
+    if let Eligibility::NotEligible { reasons } =
+        eligibility(&header.item, &presented, header.applicant.id(), today, Some(commitment.deadline), ctx)
+        && let Some(r) = reasons
+            .into_iter()
+            .find(|r| !matches!(r.code, "tolerance.key_material_missing" | "tolerance.nothing_missing"))
+    {
         return Err(RuleViolation::new(r.rule, r.code, r.message));
     }
     if commitment.dishonesty_list_version != ctx.dishonesty.version {
@@ -306,9 +263,9 @@ pub fn check_command(
                 "签署承诺书的委托人与办件登记的委托人不一致",
             ));
         }
-        agent.may_sign_commitment(today).map_err(|e| {
-            RuleViolation::new("T3.2", "tolerance.agent_not_authorised", e.to_string())
-        })?;
+        agent
+            .may_sign_commitment(today)
+            .map_err(|e| RuleViolation::new("T3.2", "tolerance.agent_not_authorised", e.to_string()))?;
     }
     Ok(())
 }
@@ -317,11 +274,7 @@ pub fn check_command(
 /// year. `None` unless the case was denied for a lapsed commitment.
 pub fn entry_for_lapse(header: &CaseHeader, state: &CaseState) -> Option<DishonestyEntry> {
     let decision = state.decision.as_ref()?;
-    let Outcome::Deny {
-        basis: DenialBasis::ToleranceLapsed,
-        reasons,
-    } = &decision.outcome
-    else {
+    let Outcome::Deny { basis: DenialBasis::ToleranceLapsed, reasons } = &decision.outcome else {
         return None;
     };
     let listed_on = decision.at.date();
@@ -330,9 +283,7 @@ pub fn entry_for_lapse(header: &CaseHeader, state: &CaseState) -> Option<Dishone
         name: header.applicant.name().to_string(),
         case: header.number.to_string(),
         listed_on,
-        until: listed_on
-            .checked_add_months(Months::new(DISHONESTY_MONTHS))
-            .unwrap_or(NaiveDate::MAX),
+        until: listed_on.checked_add_months(Months::new(DISHONESTY_MONTHS)).unwrap_or(NaiveDate::MAX),
         reason: reasons.join(";"),
     })
 }
@@ -351,9 +302,7 @@ pub fn dishonesty_conflict(
     }
     Some(Conflict {
         id: ConflictId(format!("dishonest_applicant:{}", t.event)),
-        kind: ConflictKind::DishonestApplicant {
-            listed_on: entry.listed_on,
-        },
+        kind: ConflictKind::DishonestApplicant { listed_on: entry.listed_on },
         event: t.event.clone(),
         rule: "T3.6",
         message: format!(

@@ -139,10 +139,7 @@ pub enum Outcome {
     /// 准予 / 出证.
     Approve { result: String },
     /// 不予审批, with reasons.
-    Deny {
-        reasons: Vec<String>,
-        basis: DenialBasis,
-    },
+    Deny { reasons: Vec<String>, basis: DenialBasis },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -162,10 +159,7 @@ pub enum Delivery {
     /// Collected at the issuing window; the applicant verified and signed.
     Pickup { signed_by: String },
     /// Posted; the postal receipt is attached to the result handover form.
-    Mail {
-        postal_receipt: String,
-        address: String,
-    },
+    Mail { postal_receipt: String, address: String },
 }
 
 /// Supervision levels (W9): 0 normal, 1 warning, 2 yellow card, 3 red card.

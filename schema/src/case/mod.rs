@@ -59,11 +59,7 @@ pub struct RuleViolation {
 
 impl RuleViolation {
     pub fn new(rule: &'static str, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            rule,
-            code,
-            message: message.into(),
-        }
+        Self { rule, code, message: message.into() }
     }
 }
 
@@ -88,10 +84,7 @@ impl Case {
         received: Event,
         ctx: &CommandContext<'_>,
     ) -> Result<Case, RuleViolation> {
-        let mut case = Case {
-            header,
-            events: Vec::new(),
-        };
+        let mut case = Case { header, events: Vec::new() };
         case.record(received, ctx)?;
         Ok(case)
     }
@@ -101,13 +94,18 @@ impl Case {
         state::fold(&self.header, &self.events)
     }
 
+    /// The state with the conflicts only reference data can reveal (the dishonesty list, O4).
+    pub fn state_with(&self, dishonesty: &DishonestyList) -> CaseState {
+        let mut st = self.state();
+        if let Some(conflict) = crate::tolerance::dishonesty_conflict(&self.header, &st, dishonesty) {
+            st.add_external_conflict(conflict);
+        }
+        st
+    }
+
     /// Checks `event` against the rules and the current state, then appends it. Nothing is
     /// appended on error. Returns the new state.
-    pub fn record(
-        &mut self,
-        event: Event,
-        ctx: &CommandContext<'_>,
-    ) -> Result<CaseState, RuleViolation> {
+    pub fn record(&mut self, event: Event, ctx: &CommandContext<'_>) -> Result<CaseState, RuleViolation> {
         if self.events.len() >= CASE_EVENTS_MAX {
             return Err(RuleViolation::new(
                 "O2",
@@ -115,10 +113,10 @@ impl Case {
                 format!("本办件记录已达上限 {CASE_EVENTS_MAX} 条,请联系系统管理员"),
             ));
         }
-        let current = self.state();
+        let current = self.state_with(ctx.dishonesty);
         state::check_command(&self.header, &current, &event, ctx)?;
         self.events.push(event);
-        Ok(self.state())
+        Ok(self.state_with(ctx.dishonesty))
     }
 
     /// Adds events that arrived from a peer (deduplicated). Never refuses: rule breaks surface

@@ -28,13 +28,11 @@ pub fn check(header: &CaseHeader, role: &Role, kind: &EventKind) -> Result<(), R
 }
 
 fn own_department(header: &CaseHeader, role: &Role) -> bool {
-    role.department()
-        .is_some_and(|d| *d == header.item.department)
+    role.department().is_some_and(|d| *d == header.item.department)
 }
 
 fn involved_department(header: &CaseHeader, role: &Role) -> bool {
-    role.department()
-        .is_some_and(|d| super::state::departments(header).contains(d))
+    role.department().is_some_and(|d| super::state::departments(header).contains(d))
 }
 
 /// W3.2 / W3.3: departments that keep their own intake staff, for their own items.
@@ -49,8 +47,7 @@ fn department_does_intake(header: &CaseHeader, role: &Role) -> bool {
 
 /// The lead department decides (W4.3: joint items are led by the lead department).
 fn lead_department(header: &CaseHeader, role: &Role) -> bool {
-    role.department()
-        .is_some_and(|d| super::state::departments(header).first() == Some(d))
+    role.department().is_some_and(|d| super::state::departments(header).first() == Some(d))
 }
 
 fn allowed(header: &CaseHeader, role: &Role, kind: &EventKind) -> bool {
@@ -65,17 +62,15 @@ fn allowed(header: &CaseHeader, role: &Role, kind: &EventKind) -> bool {
         | K::NotAccepted { .. }
         | K::Withdrawn { .. } => *role == Role::WindowClerk || department_does_intake(header, role),
         K::SupplementReceived { .. } => {
-            matches!(role, Role::WindowClerk | Role::IssuingWindow)
-                || department_does_intake(header, role)
+            matches!(role, Role::WindowClerk | Role::IssuingWindow) || department_does_intake(header, role)
         }
         K::HandedOver { .. } => {
-            matches!(role, Role::WindowClerk | Role::HallCentre)
-                || involved_department(header, role)
+            matches!(role, Role::WindowClerk | Role::HallCentre) || involved_department(header, role)
         }
         K::HandoverSigned { department } => role.department() == Some(department),
-        K::SpecialProcedureStarted { .. }
-        | K::SpecialProcedureEnded
-        | K::ProposedDecision { .. } => involved_department(header, role),
+        K::SpecialProcedureStarted { .. } | K::SpecialProcedureEnded | K::ProposedDecision { .. } => {
+            involved_department(header, role)
+        }
         K::Decided { .. } | K::ReportedUpward { .. } => lead_department(header, role),
         K::ResultToIssuing { .. } => lead_department(header, role) || *role == Role::IssuingWindow,
         K::Notified { .. } | K::Delivered { .. } | K::ResultFormReturned => {
@@ -95,10 +90,9 @@ fn allowed(header: &CaseHeader, role: &Role, kind: &EventKind) -> bool {
 fn rule_of(kind: &EventKind) -> &'static str {
     use EventKind as K;
     match kind {
-        K::Received { .. }
-        | K::PreAccepted { .. }
-        | K::Accepted { .. }
-        | K::CorrectionNotice { .. } => "W3.2",
+        K::Received { .. } | K::PreAccepted { .. } | K::Accepted { .. } | K::CorrectionNotice { .. } => {
+            "W3.2"
+        }
         K::ToleranceAccepted { .. } => "T3.1",
         K::Resubmitted { .. } | K::NotAccepted { .. } | K::Withdrawn { .. } => "W3.5",
         K::SupplementReceived { .. } => "T3.5",

@@ -48,10 +48,7 @@ pub enum Phase {
 
 impl Phase {
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Phase::Archived | Phase::NotAccepted | Phase::ReportedUpward | Phase::Withdrawn
-        )
+        matches!(self, Phase::Archived | Phase::NotAccepted | Phase::ReportedUpward | Phase::Withdrawn)
     }
 
     pub fn name_zh(self) -> &'static str {
@@ -111,12 +108,7 @@ pub struct ToleranceState {
 impl ToleranceState {
     /// Materials promised and not yet supplied.
     pub fn outstanding(&self) -> Vec<MaterialCode> {
-        self.commitment
-            .materials
-            .iter()
-            .filter(|m| !self.supplied.contains_key(*m))
-            .cloned()
-            .collect()
+        self.commitment.materials.iter().filter(|m| !self.supplied.contains_key(*m)).cloned().collect()
     }
 }
 
@@ -235,10 +227,7 @@ impl CaseState {
 
     /// Tolerable materials promised and not yet supplied.
     pub fn outstanding_materials(&self) -> Vec<MaterialCode> {
-        self.tolerance
-            .as_ref()
-            .map(ToleranceState::outstanding)
-            .unwrap_or_default()
+        self.tolerance.as_ref().map(ToleranceState::outstanding).unwrap_or_default()
     }
 
     fn raise(&mut self, event: &Event, kind: ConflictKind, violation: &RuleViolation) {
@@ -249,8 +238,7 @@ impl CaseState {
             ConflictKind::NotAllowed { .. } => "not_allowed",
         };
         let id = ConflictId(format!("{tag}:{}", event.id()));
-        if self.resolved.iter().any(|(r, _)| *r == id) || self.conflicts.iter().any(|c| c.id == id)
-        {
+        if self.resolved.iter().any(|(r, _)| *r == id) || self.conflicts.iter().any(|c| c.id == id) {
             return;
         }
         self.conflicts.push(Conflict {
@@ -288,9 +276,7 @@ pub fn fold(header: &CaseHeader, events: &[Event]) -> CaseState {
                 let kind = if st.phase.is_terminal() && !always_allowed(&event.kind) {
                     ConflictKind::AfterTerminal { phase: st.phase }
                 } else if let (EventKind::Decided { .. }, Some(d)) = (&event.kind, &st.decision) {
-                    ConflictKind::TwoDecisions {
-                        standing: d.event.clone(),
-                    }
+                    ConflictKind::TwoDecisions { standing: d.event.clone() }
                 } else {
                     ConflictKind::NotAllowed { code: v.code }
                 };
@@ -325,34 +311,17 @@ fn check_text(rule: &'static str, what: &str, text: &str) -> Result<(), RuleViol
         return Err(v(rule, "case.text_empty", format!("{what}不能为空")));
     }
     if text.chars().count() > TEXT_CHARS_MAX {
-        return Err(v(
-            rule,
-            "case.text_too_long",
-            format!("{what}超过 {TEXT_CHARS_MAX} 字,请精简"),
-        ));
+        return Err(v(rule, "case.text_too_long", format!("{what}超过 {TEXT_CHARS_MAX} 字,请精简")));
     }
     Ok(())
 }
 
-fn check_list(
-    rule: &'static str,
-    what: &str,
-    items: &[String],
-    max: usize,
-) -> Result<(), RuleViolation> {
+fn check_list(rule: &'static str, what: &str, items: &[String], max: usize) -> Result<(), RuleViolation> {
     if items.is_empty() {
-        return Err(v(
-            rule,
-            "case.reasons_missing",
-            format!("{what}至少需要一条"),
-        ));
+        return Err(v(rule, "case.reasons_missing", format!("{what}至少需要一条")));
     }
     if items.len() > max {
-        return Err(v(
-            rule,
-            "case.too_many_reasons",
-            format!("{what}最多 {max} 条"),
-        ));
+        return Err(v(rule, "case.too_many_reasons", format!("{what}最多 {max} 条")));
     }
     items.iter().try_for_each(|t| check_text(rule, what, t))
 }
@@ -362,44 +331,28 @@ fn check_listed<'a>(
     header: &CaseHeader,
     codes: impl Iterator<Item = &'a MaterialCode>,
 ) -> Result<(), RuleViolation> {
-    let unlisted: Vec<String> = codes
-        .filter(|c| header.item.material(c).is_none())
-        .map(|c| c.to_string())
-        .collect();
+    let unlisted: Vec<String> =
+        codes.filter(|c| header.item.material(c).is_none()).map(|c| c.to_string()).collect();
     if unlisted.is_empty() {
         Ok(())
     } else {
         Err(v(
             "W3.6",
             "case.material_not_listed",
-            format!(
-                "材料 {} 不在本事项的申报材料清单中,不得要求申请人提供",
-                unlisted.join("、")
-            ),
+            format!("材料 {} 不在本事项的申报材料清单中,不得要求申请人提供", unlisted.join("、")),
         ))
     }
 }
 
-fn check_presented(
-    header: &CaseHeader,
-    presented: &[PresentedMaterial],
-) -> Result<(), RuleViolation> {
+fn check_presented(header: &CaseHeader, presented: &[PresentedMaterial]) -> Result<(), RuleViolation> {
     if presented.len() > MATERIALS_PER_EVENT_MAX {
-        return Err(v(
-            "W3.2",
-            "case.too_many_materials",
-            format!("材料最多 {MATERIALS_PER_EVENT_MAX} 项"),
-        ));
+        return Err(v("W3.2", "case.too_many_materials", format!("材料最多 {MATERIALS_PER_EVENT_MAX} 项")));
     }
     check_listed(header, presented.iter().map(|p| &p.code))?;
     let mut seen = BTreeSet::new();
     for p in presented {
         if !seen.insert(&p.code) {
-            return Err(v(
-                "W3.2",
-                "case.material_repeated",
-                format!("材料 {} 重复登记", p.code),
-            ));
+            return Err(v("W3.2", "case.material_repeated", format!("材料 {} 重复登记", p.code)));
         }
         if let Condition::Flawed(note) = &p.condition {
             check_text("W3.2", "材料瑕疵说明", note)?;
@@ -409,10 +362,7 @@ fn check_presented(
 }
 
 /// Conditions after merging a new presentation into what was presented before.
-fn merged_presented(
-    st: &CaseState,
-    presented: &[PresentedMaterial],
-) -> BTreeMap<MaterialCode, Condition> {
+fn merged_presented(st: &CaseState, presented: &[PresentedMaterial]) -> BTreeMap<MaterialCode, Condition> {
     let mut all = st.presented.clone();
     for p in presented {
         all.insert(p.code.clone(), p.condition.clone());
@@ -421,10 +371,7 @@ fn merged_presented(
 }
 
 fn material_name(header: &CaseHeader, code: &MaterialCode) -> String {
-    header
-        .item
-        .material(code)
-        .map_or_else(|| code.to_string(), |m| m.name.clone())
+    header.item.material(code).map_or_else(|| code.to_string(), |m| m.name.clone())
 }
 
 /// Materials of the item that are not present and lawful, given the conditions recorded.
@@ -444,11 +391,7 @@ fn not_present(
 }
 
 fn names(header: &CaseHeader, codes: &[MaterialCode]) -> String {
-    codes
-        .iter()
-        .map(|c| material_name(header, c))
-        .collect::<Vec<_>>()
-        .join("、")
+    codes.iter().map(|c| material_name(header, c)).collect::<Vec<_>>().join("、")
 }
 
 /// The departments a case must be handed to, in order (the lead first).
@@ -463,59 +406,42 @@ fn is_instant(header: &CaseHeader) -> bool {
 fn intake_open(st: &CaseState, header: &CaseHeader) -> Result<(), RuleViolation> {
     match (st.phase, &st.channel) {
         (Phase::PreAccepted, _) => Ok(()),
-        (Phase::Received, Some(Channel::Online { .. })) if st.pre_acceptance.is_none() => Err(v(
-            "W3.1",
-            "case.pre_acceptance_required",
-            "网上申报件须先由网厅作出预受理结果,方可受理",
-        )),
+        (Phase::Received, Some(Channel::Online { .. })) if st.pre_acceptance.is_none() => {
+            Err(v("W3.1", "case.pre_acceptance_required", "网上申报件须先由网厅作出预受理结果,方可受理"))
+        }
         (Phase::Received, _) => Ok(()),
         (phase, _) => Err(v(
             "W3.5",
             "case.not_awaiting_intake",
-            format!(
-                "办件 {} 当前状态为「{}」,不能办理受理",
-                header.number,
-                phase.name_zh()
-            ),
+            format!("办件 {} 当前状态为「{}」,不能办理受理", header.number, phase.name_zh()),
         )),
     }
 }
 
 /// The structural rules: what the state allows next. Shared by the command gate and the fold.
-pub fn check_structure(
-    header: &CaseHeader,
-    st: &CaseState,
-    event: &Event,
-) -> Result<(), RuleViolation> {
+pub fn check_structure(header: &CaseHeader, st: &CaseState, event: &Event) -> Result<(), RuleViolation> {
     if event.hlc.node != event.actor.node {
-        return Err(v(
-            "O3",
-            "case.node_mismatch",
-            "事件的时间戳节点与操作节点不一致",
-        ));
+        return Err(v("O3", "case.node_mismatch", "事件的时间戳节点与操作节点不一致"));
     }
     if st.phase == Phase::New && !matches!(event.kind, EventKind::Received { .. }) {
-        return Err(v(
-            "W3.5",
-            "case.not_received",
-            "办件尚未接件,不能办理此步骤",
-        ));
+        return Err(v("W3.5", "case.not_received", "办件尚未接件,不能办理此步骤"));
     }
     if st.phase.is_terminal() && !always_allowed(&event.kind) {
         return Err(v(
             "W9",
             "case.terminal",
-            format!(
-                "办件已处于「{}」状态,不能再办理「{}」",
-                st.phase.name_zh(),
-                event.kind.name_zh()
-            ),
+            format!("办件已处于「{}」状态,不能再办理「{}」", st.phase.name_zh(), event.kind.name_zh()),
         ));
     }
     match &event.kind {
-        EventKind::Received { presented, .. } => {
+        EventKind::Received { presented, channel } => {
             if st.phase != Phase::New {
                 return Err(v("W3.5", "case.already_received", "该办件已接件"));
+            }
+            match channel {
+                Channel::Mail { handover_record } => check_text("W3.4", "邮寄件交接登记", handover_record)?,
+                Channel::Online { portal_ref } => check_text("W3.1", "网上申报编号", portal_ref)?,
+                Channel::Hall | Channel::Township => {}
             }
             check_presented(header, presented)
         }
@@ -524,18 +450,12 @@ pub fn check_structure(
                 return Err(v("W3.1", "case.not_online", "只有网上申报件需要预受理"));
             }
             if st.phase != Phase::Received {
-                return Err(v(
-                    "W3.1",
-                    "case.pre_acceptance_done",
-                    "该办件已作出预受理结果",
-                ));
+                return Err(v("W3.1", "case.pre_acceptance_done", "该办件已作出预受理结果"));
             }
             match result {
                 PreAcceptance::Pass { .. } => Ok(()),
                 PreAcceptance::Correction { problems } => check_problems(header, problems),
-                PreAcceptance::Reject { reasons } => {
-                    check_list("W3.5", "不予受理理由", reasons, REASONS_MAX)
-                }
+                PreAcceptance::Reject { reasons } => check_list("W3.5", "不予受理理由", reasons, REASONS_MAX),
             }
         }
         EventKind::Accepted { presented } => {
@@ -558,10 +478,7 @@ pub fn check_structure(
             }
             Ok(())
         }
-        EventKind::ToleranceAccepted {
-            presented,
-            commitment,
-        } => {
+        EventKind::ToleranceAccepted { presented, commitment } => {
             intake_open(st, header)?;
             check_presented(header, presented)?;
             check_tolerance_structure(header, &merged_presented(st, presented), commitment)
@@ -579,26 +496,16 @@ pub fn check_structure(
         }
         EventKind::Resubmitted { presented } => {
             if st.phase != Phase::AwaitingCorrection {
-                return Err(v(
-                    "W3.5",
-                    "case.not_awaiting_correction",
-                    "办件不在待补正状态",
-                ));
+                return Err(v("W3.5", "case.not_awaiting_correction", "办件不在待补正状态"));
             }
             check_presented(header, presented)
         }
         EventKind::NotAccepted { reasons } => {
-            if !matches!(
-                st.phase,
-                Phase::Received | Phase::PreAccepted | Phase::AwaitingCorrection
-            ) {
+            if !matches!(st.phase, Phase::Received | Phase::PreAccepted | Phase::AwaitingCorrection) {
                 return Err(v(
                     "W3.5",
                     "case.not_awaiting_intake",
-                    format!(
-                        "办件当前状态为「{}」,不能作出不予受理决定",
-                        st.phase.name_zh()
-                    ),
+                    format!("办件当前状态为「{}」,不能作出不予受理决定", st.phase.name_zh()),
                 ));
             }
             check_list("W3.5", "不予受理理由", reasons, REASONS_MAX)
@@ -606,24 +513,14 @@ pub fn check_structure(
         EventKind::HandedOver { department, .. } => check_handover(header, st, department),
         EventKind::HandoverSigned { department } => match st.handovers.get(department) {
             Some(h) if h.handed_at.is_some() && h.signed_at.is_none() => Ok(()),
-            Some(h) if h.signed_at.is_some() => Err(v(
-                "W4.1",
-                "case.already_signed",
-                format!("{department} 已签收"),
-            )),
-            _ => Err(v(
-                "W4.1",
-                "case.not_handed_over",
-                format!("材料尚未移交 {department},不能签收"),
-            )),
+            Some(h) if h.signed_at.is_some() => {
+                Err(v("W4.1", "case.already_signed", format!("{department} 已签收")))
+            }
+            _ => Err(v("W4.1", "case.not_handed_over", format!("材料尚未移交 {department},不能签收"))),
         },
         EventKind::SpecialProcedureStarted { reason } => {
             if st.phase != Phase::InReview {
-                return Err(v(
-                    "W5.1",
-                    "case.not_in_review",
-                    "只有审查中的办件可以启动特别程序",
-                ));
+                return Err(v("W5.1", "case.not_in_review", "只有审查中的办件可以启动特别程序"));
             }
             if st.paused() {
                 return Err(v("W5.1", "case.already_paused", "特别程序已在进行中"));
@@ -639,36 +536,22 @@ pub fn check_structure(
         }
         EventKind::SupplementReceived { materials } => {
             let Some(t) = &st.tolerance else {
-                return Err(v(
-                    "T3.5",
-                    "case.no_commitment",
-                    "该办件不是容缺受理件,没有待补交的材料",
-                ));
+                return Err(v("T3.5", "case.no_commitment", "该办件不是容缺受理件,没有待补交的材料"));
             };
             if st.decision.is_some() {
-                return Err(v(
-                    "T3.5",
-                    "case.already_decided",
-                    "办件已作出决定,不再接收补交材料",
-                ));
+                return Err(v("T3.5", "case.already_decided", "办件已作出决定,不再接收补交材料"));
             }
             if materials.is_empty() || materials.len() > MATERIALS_PER_EVENT_MAX {
                 return Err(v("T3.5", "case.supplement_empty", "请登记本次补交的材料"));
             }
             let outstanding = t.outstanding();
-            let unexpected: Vec<MaterialCode> = materials
-                .iter()
-                .filter(|m| !outstanding.contains(m))
-                .cloned()
-                .collect();
+            let unexpected: Vec<MaterialCode> =
+                materials.iter().filter(|m| !outstanding.contains(m)).cloned().collect();
             if !unexpected.is_empty() {
                 return Err(v(
                     "T3.5",
                     "case.supplement_not_promised",
-                    format!(
-                        "{} 不在承诺书待补交材料中,或已补交",
-                        names(header, &unexpected)
-                    ),
+                    format!("{} 不在承诺书待补交材料中,或已补交", names(header, &unexpected)),
                 ));
             }
             Ok(())
@@ -680,11 +563,7 @@ pub fn check_structure(
         EventKind::Decided { outcome } => check_decision(header, st, outcome),
         EventKind::ResultToIssuing { register_entry } => {
             if st.phase != Phase::Decided {
-                return Err(v(
-                    "W6.1",
-                    "case.not_decided",
-                    "办件尚未作出决定,不能转交发证窗口",
-                ));
+                return Err(v("W6.1", "case.not_decided", "办件尚未作出决定,不能转交发证窗口"));
             }
             check_text("W6.1", "交接登记", register_entry)
         }
@@ -696,18 +575,11 @@ pub fn check_structure(
         }
         EventKind::Delivered { delivery } => {
             if st.phase != Phase::Notified {
-                return Err(v(
-                    "W6.2",
-                    "case.not_notified",
-                    "尚未通知申请人,不能登记送达",
-                ));
+                return Err(v("W6.2", "case.not_notified", "尚未通知申请人,不能登记送达"));
             }
             match delivery {
                 Delivery::Pickup { signed_by } => check_text("W6.2", "领取人签名", signed_by),
-                Delivery::Mail {
-                    postal_receipt,
-                    address,
-                } => {
+                Delivery::Mail { postal_receipt, address } => {
                     check_text("W6.2", "邮寄凭证号", postal_receipt)?;
                     check_text("W6.2", "邮寄地址", address)
                 }
@@ -715,22 +587,14 @@ pub fn check_structure(
         }
         EventKind::ResultFormReturned => match &st.delivered {
             Some((_, Delivery::Mail { .. })) if st.form_returned_at.is_none() => Ok(()),
-            Some((_, Delivery::Mail { .. })) => {
-                Err(v("W6.2", "case.form_returned", "办理结果交接单已返还"))
-            }
-            _ => Err(v(
-                "W6.2",
-                "case.not_mailed",
-                "只有邮寄送达的办件需要返还办理结果交接单",
-            )),
+            Some((_, Delivery::Mail { .. })) => Err(v("W6.2", "case.form_returned", "办理结果交接单已返还")),
+            _ => Err(v("W6.2", "case.not_mailed", "只有邮寄送达的办件需要返还办理结果交接单")),
         },
         EventKind::Archived => {
             if st.phase != Phase::Delivered {
                 return Err(v("W7", "case.not_delivered", "办理结果送达后方可归档"));
             }
-            if matches!(st.delivered, Some((_, Delivery::Mail { .. })))
-                && st.form_returned_at.is_none()
-            {
+            if matches!(st.delivered, Some((_, Delivery::Mail { .. }))) && st.form_returned_at.is_none() {
                 return Err(v(
                     "W6.2",
                     "case.form_not_returned",
@@ -747,11 +611,7 @@ pub fn check_structure(
                 return Err(v("W8", "case.not_in_review", "部门签收材料后方可上报"));
             }
             if opinion.trim() != UPWARD_OPINION {
-                return Err(v(
-                    "W8",
-                    "case.upward_opinion",
-                    format!("上报意见应为「{UPWARD_OPINION}」"),
-                ));
+                return Err(v("W8", "case.upward_opinion", format!("上报意见应为「{UPWARD_OPINION}」")));
             }
             Ok(())
         }
@@ -777,11 +637,7 @@ pub fn check_structure(
         }
         EventKind::CardRevoked { duty, reason } => match st.cards.get(duty) {
             Some(c) if c.revoked.is_none() => check_text("W9", "撤销理由", reason),
-            _ => Err(v(
-                "W9",
-                "case.no_card",
-                format!("「{}」没有可撤销的红黄牌", duty.name_zh()),
-            )),
+            _ => Err(v("W9", "case.no_card", format!("「{}」没有可撤销的红黄牌", duty.name_zh()))),
         },
         EventKind::Rated { score } => {
             if !(1..=5).contains(score) {
@@ -792,14 +648,10 @@ pub fn check_structure(
             }
             Ok(())
         }
+        // Whether the conflict is open is checked at the command (it may be one found outside
+        // the fold, such as the dishonesty list's); the fold only needs the resolution's form.
         EventKind::ConflictResolved { conflict, note } => {
-            if !st.conflicts.iter().any(|c| c.id == *conflict) {
-                return Err(v(
-                    "O4",
-                    "case.no_such_conflict",
-                    format!("没有待处理的冲突 {conflict}"),
-                ));
-            }
+            check_text("O4", "冲突编号", &conflict.0)?;
             check_text("O4", "处理意见", note)
         }
         EventKind::ProvincialNumberAssigned { number } => {
@@ -813,23 +665,13 @@ pub fn check_structure(
 
 fn check_problems(header: &CaseHeader, problems: &[Problem]) -> Result<(), RuleViolation> {
     if problems.is_empty() {
-        return Err(v(
-            "W3.5",
-            "case.problems_missing",
-            "补正通知须列明全部问题,至少一条",
-        ));
+        return Err(v("W3.5", "case.problems_missing", "补正通知须列明全部问题,至少一条"));
     }
     if problems.len() > PROBLEMS_MAX {
-        return Err(v(
-            "W3.5",
-            "case.too_many_problems",
-            format!("问题最多 {PROBLEMS_MAX} 条"),
-        ));
+        return Err(v("W3.5", "case.too_many_problems", format!("问题最多 {PROBLEMS_MAX} 条")));
     }
     check_listed(header, problems.iter().filter_map(|p| p.material.as_ref()))?;
-    problems
-        .iter()
-        .try_for_each(|p| check_text("W3.5", "问题说明", &p.description))
+    problems.iter().try_for_each(|p| check_text("W3.5", "问题说明", &p.description))
 }
 
 /// T1 and T3.1–T3.2, as far as the case alone can tell.
@@ -839,11 +681,7 @@ fn check_tolerance_structure(
     commitment: &Commitment,
 ) -> Result<(), RuleViolation> {
     if !header.item.tolerance {
-        return Err(v(
-            "T1",
-            "tolerance.not_on_list",
-            "该事项不在容缺受理事项清单中",
-        ));
+        return Err(v("T1", "tolerance.not_on_list", "该事项不在容缺受理事项清单中"));
     }
     if is_instant(header) {
         return Err(v("T1", "tolerance.instant_item", "即办件不适用容缺受理"));
@@ -853,19 +691,12 @@ fn check_tolerance_structure(
         return Err(v(
             "T2",
             "tolerance.key_material_missing",
-            format!(
-                "主要申报材料 {} 欠缺或有瑕疵,应出具补正通知,不能容缺受理",
-                names(header, &key)
-            ),
+            format!("主要申报材料 {} 欠缺或有瑕疵,应出具补正通知,不能容缺受理", names(header, &key)),
         ));
     }
     let tolerable = not_present(header, conditions, MaterialClass::Tolerable);
     if tolerable.is_empty() {
-        return Err(v(
-            "T1",
-            "tolerance.nothing_missing",
-            "材料已齐全,应直接受理,无需容缺",
-        ));
+        return Err(v("T1", "tolerance.nothing_missing", "材料已齐全,应直接受理,无需容缺"));
     }
     let promised: BTreeSet<&MaterialCode> = commitment.materials.iter().collect();
     let needed: BTreeSet<&MaterialCode> = tolerable.iter().collect();
@@ -877,12 +708,7 @@ fn check_tolerance_structure(
         ));
     }
     check_text("T3.1", "补交窗口", &commitment.window)?;
-    if let Signatory::Agent {
-        id_number,
-        name,
-        authorisation_ref,
-    } = &commitment.signed_by
-    {
+    if let Signatory::Agent { id_number, name, authorisation_ref } = &commitment.signed_by {
         check_text("T3.2", "委托人身份证号", id_number)?;
         check_text("T3.2", "委托人姓名", name)?;
         check_text("T3.2", "特别授权委托书", authorisation_ref)?;
@@ -904,30 +730,15 @@ fn check_handover(
     }
     let all = departments(header);
     let Some(pos) = all.iter().position(|d| d == department) else {
-        return Err(v(
-            "W4.3",
-            "case.department_not_involved",
-            format!("{department} 不是本事项的办理部门"),
-        ));
+        return Err(v("W4.3", "case.department_not_involved", format!("{department} 不是本事项的办理部门")));
     };
-    if st
-        .handovers
-        .get(department)
-        .is_some_and(|h| h.handed_at.is_some())
-    {
-        return Err(v(
-            "W4.1",
-            "case.already_handed_over",
-            format!("材料已移交 {department}"),
-        ));
+    if st.handovers.get(department).is_some_and(|h| h.handed_at.is_some()) {
+        return Err(v("W4.1", "case.already_handed_over", format!("材料已移交 {department}")));
     }
     if let JointMode::Serial { .. } = header.item.joint {
         // W4.3: serial items go to the lead first, then on in order after each sign-off.
         if let Some(prev) = pos.checked_sub(1).and_then(|p| all.get(p)) {
-            let signed = st
-                .handovers
-                .get(prev)
-                .is_some_and(|h| h.signed_at.is_some());
+            let signed = st.handovers.get(prev).is_some_and(|h| h.signed_at.is_some());
             if !signed {
                 return Err(v(
                     "W4.3",
@@ -948,40 +759,21 @@ fn decision_phase_open(header: &CaseHeader, st: &CaseState) -> Result<(), RuleVi
         phase => Err(v(
             "W5.1",
             "case.not_in_review",
-            format!(
-                "办件当前状态为「{}」,部门签收材料后方可审查决定",
-                phase.name_zh()
-            ),
+            format!("办件当前状态为「{}」,部门签收材料后方可审查决定", phase.name_zh()),
         )),
     }
 }
 
-fn check_decision(
-    header: &CaseHeader,
-    st: &CaseState,
-    outcome: &Outcome,
-) -> Result<(), RuleViolation> {
+fn check_decision(header: &CaseHeader, st: &CaseState, outcome: &Outcome) -> Result<(), RuleViolation> {
     if st.decision.is_some() {
-        return Err(v(
-            "O4",
-            "case.already_decided",
-            "该办件已作出审批决定,不能重复决定",
-        ));
+        return Err(v("O4", "case.already_decided", "该办件已作出审批决定,不能重复决定"));
     }
     if header.item.kind == ItemKind::Upward {
-        return Err(v(
-            "W8",
-            "case.upward_no_decision",
-            "上报件由上级部门审批,县级只核查并上报",
-        ));
+        return Err(v("W8", "case.upward_no_decision", "上报件由上级部门审批,县级只核查并上报"));
     }
     decision_phase_open(header, st)?;
     if st.paused() {
-        return Err(v(
-            "W5.1",
-            "case.paused",
-            "特别程序进行中,请先结束特别程序再作决定",
-        ));
+        return Err(v("W5.1", "case.paused", "特别程序进行中,请先结束特别程序再作决定"));
     }
     let outstanding = st.outstanding_materials();
     match outcome {
@@ -990,10 +782,7 @@ fn check_decision(
                 return Err(v(
                     "T3.5",
                     "case.tolerable_outstanding",
-                    format!(
-                        "容缺材料 {} 尚未补齐,不能作出准予决定",
-                        names(header, &outstanding)
-                    ),
+                    format!("容缺材料 {} 尚未补齐,不能作出准予决定", names(header, &outstanding)),
                 ));
             }
             check_text("W5.1", "办理结果", result)
@@ -1001,11 +790,7 @@ fn check_decision(
         Outcome::Deny { reasons, basis } => {
             check_list("T3.5", "不予审批理由", reasons, REASONS_MAX)?;
             if *basis == DenialBasis::ToleranceLapsed && outstanding.is_empty() {
-                return Err(v(
-                    "T3.6",
-                    "case.nothing_lapsed",
-                    "容缺材料已补齐,不能以逾期未补交为由不予审批",
-                ));
+                return Err(v("T3.6", "case.nothing_lapsed", "容缺材料已补齐,不能以逾期未补交为由不予审批"));
             }
             Ok(())
         }
@@ -1023,11 +808,7 @@ pub fn check_command(
     if let Some(last) = &st.last_hlc
         && event.hlc <= *last
     {
-        return Err(v(
-            "O3",
-            "case.stale_clock",
-            "事件时间早于办件的最新记录,请检查本节点时钟",
-        ));
+        return Err(v("O3", "case.stale_clock", "事件时间早于办件的最新记录,请检查本节点时钟"));
     }
     permissions::check(header, &event.actor.role, &event.kind)?;
     check_structure(header, st, event)?;
@@ -1047,21 +828,18 @@ pub fn check_command(
                 _ => Ok(()),
             }
         }
-        EventKind::Decided {
-            outcome:
-                Outcome::Deny {
-                    basis: DenialBasis::ToleranceLapsed,
-                    ..
-                },
-        } => {
+        EventKind::Decided { outcome: Outcome::Deny { basis: DenialBasis::ToleranceLapsed, .. } } => {
             let deadline = st.tolerance.as_ref().map(|t| t.commitment.deadline);
             match deadline {
                 Some(d) if today > d => Ok(()),
-                _ => Err(v(
-                    "T3.6",
-                    "case.not_lapsed",
-                    "承诺补交期限尚未届满,不能以逾期为由不予审批",
-                )),
+                _ => Err(v("T3.6", "case.not_lapsed", "承诺补交期限尚未届满,不能以逾期为由不予审批")),
+            }
+        }
+        EventKind::ConflictResolved { conflict, .. } => {
+            if st.conflicts.iter().any(|c| c.id == *conflict) {
+                Ok(())
+            } else {
+                Err(v("O4", "case.no_such_conflict", format!("没有待处理的冲突 {conflict}")))
             }
         }
         _ => Ok(()),
@@ -1082,10 +860,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.phase = Phase::Received;
             st.channel = Some(channel.clone());
             st.received_at = Some(at);
-            st.rounds.push(IntakeRound {
-                started: at,
-                answered: None,
-            });
+            st.rounds.push(IntakeRound { started: at, answered: None });
             st.presented = merged_presented(st, presented);
         }
         EventKind::PreAccepted { result } => {
@@ -1107,10 +882,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.presented = merged_presented(st, presented);
             accept(header, st, at);
         }
-        EventKind::ToleranceAccepted {
-            presented,
-            commitment,
-        } => {
+        EventKind::ToleranceAccepted { presented, commitment } => {
             st.presented = merged_presented(st, presented);
             st.tolerance = Some(ToleranceState {
                 event: event.id(),
@@ -1127,10 +899,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
         }
         EventKind::Resubmitted { presented } => {
             st.presented = merged_presented(st, presented);
-            st.rounds.push(IntakeRound {
-                started: at,
-                answered: None,
-            });
+            st.rounds.push(IntakeRound { started: at, answered: None });
             st.phase = Phase::Received;
         }
         EventKind::NotAccepted { reasons } => {
@@ -1139,15 +908,12 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.phase = Phase::NotAccepted;
         }
         EventKind::HandedOver { department, paper } => {
-            let h = st
-                .handovers
-                .entry(department.clone())
-                .or_insert(HandoverState {
-                    due_from: at,
-                    handed_at: None,
-                    paper: *paper,
-                    signed_at: None,
-                });
+            let h = st.handovers.entry(department.clone()).or_insert(HandoverState {
+                due_from: at,
+                handed_at: None,
+                paper: *paper,
+                signed_at: None,
+            });
             h.handed_at = Some(at);
             h.paper = *paper;
         }
@@ -1158,10 +924,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             let all = departments(header);
             // Serial items: the next department's handover duty starts at this sign-off.
             if let JointMode::Serial { .. } = header.item.joint
-                && let Some(next) = all
-                    .iter()
-                    .position(|d| d == department)
-                    .and_then(|p| all.get(p + 1))
+                && let Some(next) = all.iter().position(|d| d == department).and_then(|p| all.get(p + 1))
             {
                 st.handovers.entry(next.clone()).or_insert(HandoverState {
                     due_from: at,
@@ -1170,19 +933,12 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
                     signed_at: None,
                 });
             }
-            if all
-                .iter()
-                .all(|d| st.handovers.get(d).is_some_and(|h| h.signed_at.is_some()))
-            {
+            if all.iter().all(|d| st.handovers.get(d).is_some_and(|h| h.signed_at.is_some())) {
                 st.phase = Phase::InReview;
             }
         }
         EventKind::SpecialProcedureStarted { reason } => {
-            st.pauses.push(Pause {
-                start: at,
-                end: None,
-                reason: reason.clone(),
-            });
+            st.pauses.push(Pause { start: at, end: None, reason: reason.clone() });
         }
         EventKind::SpecialProcedureEnded => {
             if let Some(p) = st.pauses.last_mut() {
@@ -1237,18 +993,9 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.withdrawn = Some((at, reason.clone()));
             st.phase = Phase::Withdrawn;
         }
-        EventKind::FileRemovalConsented { reason } => {
-            st.file_removal_consents.push((at, reason.clone()))
-        }
+        EventKind::FileRemovalConsented { reason } => st.file_removal_consents.push((at, reason.clone())),
         EventKind::CardIssued { duty, level } => {
-            st.cards.insert(
-                duty.clone(),
-                CardState {
-                    level: *level,
-                    issued_at: at,
-                    revoked: None,
-                },
-            );
+            st.cards.insert(duty.clone(), CardState { level: *level, issued_at: at, revoked: None });
         }
         EventKind::CardRevoked { duty, reason } => {
             if let Some(c) = st.cards.get_mut(duty) {
@@ -1260,9 +1007,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.conflicts.retain(|c| c.id != *conflict);
             st.resolved.push((conflict.clone(), note.clone()));
         }
-        EventKind::ProvincialNumberAssigned { number } => {
-            st.provincial_number = Some(number.clone())
-        }
+        EventKind::ProvincialNumberAssigned { number } => st.provincial_number = Some(number.clone()),
     }
 }
 
