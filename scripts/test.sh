@@ -10,7 +10,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# Randomised tests print their seed; set YIKOU_SEED to replay one.
+# One seed for every randomised test of this run: ours read YIKOU_SEED, proptest reads
+# PROPTEST_RNG_SEED. Printed so that a failure can be replayed.
+seed="${YIKOU_SEED:-${PROPTEST_RNG_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}}"
+export YIKOU_SEED="$seed" PROPTEST_RNG_SEED="$seed"
+echo "randomised tests seed: $seed (replay: YIKOU_SEED=$seed PROPTEST_RNG_SEED=$seed scripts/test.sh)"
+
 cargo test --workspace --locked --all-targets "$@"
 # Doc tests are not part of --all-targets.
 cargo test --workspace --locked --doc

@@ -78,10 +78,7 @@ impl Mode {
 
 /// W2.4: the mode for a department: on site when it is present in the hall, otherwise remote by
 /// the given channel (which must then be named).
-pub fn mode_for(
-    department_on_site: bool,
-    channel: Option<RemoteChannel>,
-) -> Result<Mode, ConsultationError> {
+pub fn mode_for(department_on_site: bool, channel: Option<RemoteChannel>) -> Result<Mode, ConsultationError> {
     match (department_on_site, channel) {
         (true, _) => Ok(Mode::OnSite),
         (false, Some(channel)) => Ok(Mode::Remote(channel)),
@@ -142,12 +139,8 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 4] = [
-        Cause::InformationNotPublic,
-        Cause::StandardIncomplete,
-        Cause::Legacy,
-        Cause::None,
-    ];
+    pub const ALL: [Cause; 4] =
+        [Cause::InformationNotPublic, Cause::StandardIncomplete, Cause::Legacy, Cause::None];
 
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -214,11 +207,7 @@ impl OneTimeNotice {
         }
         for (i, p) in self.problems.iter().enumerate() {
             let index = i + 1;
-            let material = p
-                .material
-                .as_deref()
-                .map(str::trim)
-                .filter(|m| !m.is_empty());
+            let material = p.material.as_deref().map(str::trim).filter(|m| !m.is_empty());
             if p.kind == ProblemKind::Missing && material.is_none() {
                 return Err(ConsultationError::MaterialUnnamed { index });
             }
@@ -239,17 +228,11 @@ impl OneTimeNotice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
     /// Answered at once; a pre-review ends with a one-time notice when it found problems (W2.2).
-    OnTheSpot {
-        one_time_notice: Option<OneTimeNotice>,
-    },
+    OnTheSpot { one_time_notice: Option<OneTimeNotice> },
     /// W2.3: a hard question, to be answered by `due`.
     Deferred { due: Deadline<NaiveDate> },
     /// A deferred question answered later; `due` is kept to judge lateness.
-    Answered {
-        at: NaiveDateTime,
-        text: String,
-        due: Deadline<NaiveDate>,
-    },
+    Answered { at: NaiveDateTime, text: String, due: Deadline<NaiveDate> },
 }
 
 /// W2.5: one line of the consultation ledger.
@@ -289,12 +272,8 @@ impl ConsultationEntry {
         }
         check_len("咨询内容", &self.question, QUESTION_CHARS_MAX)?;
         match &self.answer {
-            Answer::OnTheSpot {
-                one_time_notice: Some(notice),
-            } => notice.validate(),
-            Answer::OnTheSpot {
-                one_time_notice: None,
-            } => Ok(()),
+            Answer::OnTheSpot { one_time_notice: Some(notice) } => notice.validate(),
+            Answer::OnTheSpot { one_time_notice: None } => Ok(()),
             Answer::Deferred { due } => {
                 if due.at < self.at.date() {
                     Err(ConsultationError::DueBeforeQuestion)
@@ -318,12 +297,7 @@ impl ConsultationEntry {
     /// the day it was asked. Only an on-the-spot entry without a one-time notice can be deferred
     /// (a notice already given stays on record; register the hard question as its own entry).
     pub fn defer(&mut self, cal: &WorkCalendar) -> Result<Deadline<NaiveDate>, ConsultationError> {
-        if !matches!(
-            self.answer,
-            Answer::OnTheSpot {
-                one_time_notice: None
-            }
-        ) {
+        if !matches!(self.answer, Answer::OnTheSpot { one_time_notice: None }) {
             return Err(ConsultationError::CannotDefer);
         }
         let due = hard_question_due(self.at, cal)?;
@@ -358,10 +332,7 @@ impl ConsultationEntry {
     /// A hard question: classified so, or one whose answer had to be deferred (W2.3).
     pub fn is_hard(&self) -> bool {
         self.category == Category::HardQuestion
-            || matches!(
-                self.answer,
-                Answer::Deferred { .. } | Answer::Answered { .. }
-            )
+            || matches!(self.answer, Answer::Deferred { .. } | Answer::Answered { .. })
     }
 }
 
@@ -406,11 +377,7 @@ impl DepartmentCall {
         } else {
             "请即时选派辅导员到指定辅导席"
         };
-        format!(
-            "咨询业务号 {}(节点 {}):{how}",
-            self.ticket.display_number(),
-            self.ticket.node
-        )
+        format!("咨询业务号 {}(节点 {}):{how}", self.ticket.display_number(), self.ticket.node)
     }
 }
 
@@ -425,12 +392,7 @@ pub fn notify_department(
     if ticket.kind != TicketKind::Consultation {
         return Err(ConsultationError::NotAConsultationTicket);
     }
-    Ok(DepartmentCall {
-        department,
-        ticket: ticket.clone(),
-        at,
-        remote: !department_on_site,
-    })
+    Ok(DepartmentCall { department, ticket: ticket.clone(), at, remote: !department_on_site })
 }
 
 /// W2.5: one item's figures.
@@ -481,11 +443,7 @@ pub struct Analysis {
 /// W2.5: analyses the entries asked between `from` and `to` (both days included). Deterministic:
 /// the order of `entries` does not matter. Entry ids are assumed unique (the ledger merges by id).
 pub fn analyse(entries: &[ConsultationEntry], from: NaiveDate, to: NaiveDate) -> Analysis {
-    let mut analysis = Analysis {
-        from: Some(from),
-        to: Some(to),
-        ..Analysis::default()
-    };
+    let mut analysis = Analysis { from: Some(from), to: Some(to), ..Analysis::default() };
     let mut per_item: BTreeMap<Option<&ItemCode>, ItemAnalysis> = BTreeMap::new();
     for entry in entries {
         let day = entry.at.date();
@@ -512,10 +470,7 @@ pub fn analyse(entries: &[ConsultationEntry], from: NaiveDate, to: NaiveDate) ->
         }
         let stats = per_item
             .entry(entry.item.as_ref())
-            .or_insert_with(|| ItemAnalysis {
-                item: entry.item.clone(),
-                ..ItemAnalysis::default()
-            });
+            .or_insert_with(|| ItemAnalysis { item: entry.item.clone(), ..ItemAnalysis::default() });
         stats.count = stats.count.saturating_add(1);
         bump(&mut stats.by_category, entry.category);
         bump(&mut stats.by_cause, entry.cause);
@@ -530,12 +485,7 @@ pub fn analyse(entries: &[ConsultationEntry], from: NaiveDate, to: NaiveDate) ->
     let mut top: Vec<ItemCount> = analysis
         .per_item
         .iter()
-        .filter_map(|s| {
-            s.item.as_ref().map(|item| ItemCount {
-                item: item.clone(),
-                count: s.count,
-            })
-        })
+        .filter_map(|s| s.item.as_ref().map(|item| ItemCount { item: item.clone(), count: s.count }))
         .collect();
     top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.item.cmp(&b.item)));
     top.truncate(TOP_ITEMS);
@@ -640,13 +590,7 @@ mod tests {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("test datetime")
     }
 
-    fn entry(
-        id: &str,
-        at: &str,
-        item: Option<&str>,
-        category: Category,
-        cause: Cause,
-    ) -> ConsultationEntry {
+    fn entry(id: &str, at: &str, item: Option<&str>, category: Category, cause: Cause) -> ConsultationEntry {
         ConsultationEntry {
             id: id.into(),
             ticket: None,
@@ -659,9 +603,7 @@ mod tests {
             question: "公积金提取需要哪些材料?".into(),
             category,
             cause,
-            answer: Answer::OnTheSpot {
-                one_time_notice: None,
-            },
+            answer: Answer::OnTheSpot { one_time_notice: None },
         }
     }
 
@@ -678,9 +620,7 @@ mod tests {
     fn consultation_number_calls_the_department() {
         // rule W2.1: a consultation number notifies the department at once, as data.
         let mut dispenser = TicketDispenser::new(NodeName::new("hall"), d("2026-03-02"));
-        let c = dispenser
-            .issue(TicketKind::Consultation, d("2026-03-02"))
-            .expect("issued");
+        let c = dispenser.issue(TicketKind::Consultation, d("2026-03-02")).expect("issued");
         let call = notify_department(&c, DepartmentCode::new("HF"), dt("2026-03-02 09:01"), true)
             .expect("a consultation number");
         assert_eq!(call.department, DepartmentCode::new("HF"));
@@ -690,9 +630,7 @@ mod tests {
         assert!(call.message_zh().contains("C0001"));
         assert!(call.message_zh().contains("辅导席"));
 
-        let a = dispenser
-            .issue(TicketKind::Intake, d("2026-03-02"))
-            .expect("issued");
+        let a = dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect("issued");
         let err = notify_department(&a, DepartmentCode::new("HF"), dt("2026-03-02 09:01"), true)
             .expect_err("intake numbers call nobody");
         assert_eq!(err.code(), "consultation.not_a_consultation_ticket");
@@ -705,37 +643,19 @@ mod tests {
         let c = TicketDispenser::new(NodeName::new("town-a"), d("2026-03-02"))
             .issue(TicketKind::Consultation, d("2026-03-02"))
             .expect("issued");
-        let call = notify_department(
-            &c,
-            DepartmentCode::new("TAX"),
-            dt("2026-03-02 09:01"),
-            false,
-        )
-        .expect("called");
+        let call =
+            notify_department(&c, DepartmentCode::new("TAX"), dt("2026-03-02 09:01"), false).expect("called");
         assert!(call.remote);
         assert!(call.message_zh().contains("远程视频"));
 
         assert_eq!(mode_for(true, None), Ok(Mode::OnSite));
-        assert_eq!(
-            mode_for(false, Some(RemoteChannel::Video)),
-            Ok(Mode::Remote(RemoteChannel::Video))
-        );
+        assert_eq!(mode_for(false, Some(RemoteChannel::Video)), Ok(Mode::Remote(RemoteChannel::Video)));
         let err = mode_for(false, None).expect_err("channel required");
         assert_eq!(err.code(), "consultation.remote_channel_required");
         assert_eq!(err.rule(), Some("W2.4"));
 
-        let mut e = entry(
-            "e1",
-            "2026-03-02 09:05",
-            Some("TAX-1"),
-            Category::Process,
-            Cause::None,
-        );
-        for channel in [
-            RemoteChannel::Video,
-            RemoteChannel::Phone,
-            RemoteChannel::Online,
-        ] {
+        let mut e = entry("e1", "2026-03-02 09:05", Some("TAX-1"), Category::Process, Cause::None);
+        for channel in [RemoteChannel::Video, RemoteChannel::Phone, RemoteChannel::Online] {
             e.mode = Mode::Remote(channel);
             assert_eq!(e.validate(), Ok(()));
         }
@@ -787,29 +707,13 @@ mod tests {
         );
         let mut long = missing("a");
         long.description = "长".repeat(PROBLEM_TEXT_CHARS_MAX + 1);
-        assert_eq!(
-            OneTimeNotice::new(vec![long]).map_err(|e| e.code()),
-            Err("consultation.too_long")
-        );
+        assert_eq!(OneTimeNotice::new(vec![long]).map_err(|e| e.code()), Err("consultation.too_long"));
 
         // The entry checks its notice too.
-        let mut e = entry(
-            "e1",
-            "2026-03-02 09:05",
-            Some("HF-1"),
-            Category::PreReview,
-            Cause::None,
-        );
-        e.answer = Answer::OnTheSpot {
-            one_time_notice: Some(OneTimeNotice { problems: vec![] }),
-        };
-        assert_eq!(
-            e.validate().map_err(|e| e.code()),
-            Err("consultation.notice_empty")
-        );
-        e.answer = Answer::OnTheSpot {
-            one_time_notice: Some(notice),
-        };
+        let mut e = entry("e1", "2026-03-02 09:05", Some("HF-1"), Category::PreReview, Cause::None);
+        e.answer = Answer::OnTheSpot { one_time_notice: Some(OneTimeNotice { problems: vec![] }) };
+        assert_eq!(e.validate().map_err(|e| e.code()), Err("consultation.notice_empty"));
+        e.answer = Answer::OnTheSpot { one_time_notice: Some(notice) };
         assert_eq!(e.validate(), Ok(()));
     }
 
@@ -839,134 +743,75 @@ mod tests {
     fn defer_answer_and_overdue() {
         // rule W2.3: deferred, overdue the day after the due day, answered late or in time.
         let cal = WorkCalendar::builtin();
-        let mut e = entry(
-            "e1",
-            "2026-09-30 16:45",
-            Some("RE-7"),
-            Category::HardQuestion,
-            Cause::Legacy,
-        );
+        let mut e = entry("e1", "2026-09-30 16:45", Some("RE-7"), Category::HardQuestion, Cause::Legacy);
         let due = e.defer(&cal).expect("deferred");
         assert_eq!(due.at, d("2026-10-09"));
         assert_eq!(e.answer, Answer::Deferred { due });
         assert_eq!(e.validate(), Ok(()));
         assert!(!e.overdue(d("2026-10-09")));
         assert!(e.overdue(d("2026-10-10")));
-        assert_eq!(
-            e.defer(&cal).map_err(|e| e.code()),
-            Err("consultation.cannot_defer")
-        );
+        assert_eq!(e.defer(&cal).map_err(|e| e.code()), Err("consultation.cannot_defer"));
 
         let mut in_time = e.clone();
         assert_eq!(
-            in_time
-                .answer(dt("2026-09-30 16:00"), "答复".into())
-                .map_err(|e| e.code()),
+            in_time.answer(dt("2026-09-30 16:00"), "答复".into()).map_err(|e| e.code()),
             Err("consultation.answer_before_question")
         );
         assert_eq!(
-            in_time
-                .answer(dt("2026-10-09 17:00"), " ".into())
-                .map_err(|e| e.code()),
+            in_time.answer(dt("2026-10-09 17:00"), " ".into()).map_err(|e| e.code()),
             Err("consultation.answer_missing")
         );
-        in_time
-            .answer(dt("2026-10-09 17:00"), "按历史遗留问题处理意见办理".into())
-            .expect("answered");
+        in_time.answer(dt("2026-10-09 17:00"), "按历史遗留问题处理意见办理".into()).expect("answered");
         assert!(!in_time.answered_late());
         assert!(!in_time.overdue(d("2026-12-01")));
         assert_eq!(in_time.validate(), Ok(()));
-        let err = in_time
-            .answer(dt("2026-10-09 18:00"), "再答".into())
-            .expect_err("not deferred");
+        let err = in_time.answer(dt("2026-10-09 18:00"), "再答".into()).expect_err("not deferred");
         assert_eq!(err.code(), "consultation.not_deferred");
         assert_eq!(err.rule(), Some("W2.3"));
 
         let mut late = e.clone();
-        late.answer(dt("2026-10-10 09:00"), "答复".into())
-            .expect("answered late");
+        late.answer(dt("2026-10-10 09:00"), "答复".into()).expect("answered late");
         assert!(late.answered_late());
 
         // A pre-review that already gave a notice is not turned into a deferred question.
-        let mut noticed = entry(
-            "e2",
-            "2026-09-30 10:00",
-            Some("RE-7"),
-            Category::PreReview,
-            Cause::None,
-        );
+        let mut noticed = entry("e2", "2026-09-30 10:00", Some("RE-7"), Category::PreReview, Cause::None);
         noticed.answer = Answer::OnTheSpot {
             one_time_notice: Some(OneTimeNotice::new(vec![missing("身份证")]).expect("valid")),
         };
-        assert_eq!(
-            noticed.defer(&cal).map_err(|e| e.code()),
-            Err("consultation.cannot_defer")
-        );
+        assert_eq!(noticed.defer(&cal).map_err(|e| e.code()), Err("consultation.cannot_defer"));
     }
 
     #[test]
     fn entry_validation() {
         // rule W2.5: each consultation is briefly registered, within bounds.
-        let ok = entry(
-            "e1",
-            "2026-03-02 09:05",
-            None,
-            Category::Process,
-            Cause::None,
-        );
+        let ok = entry("e1", "2026-03-02 09:05", None, Category::Process, Cause::None);
         assert_eq!(ok.validate(), Ok(()));
         let mut e = ok.clone();
         e.id = " ".into();
-        assert_eq!(
-            e.validate().map_err(|e| e.code()),
-            Err("consultation.id_missing")
-        );
+        assert_eq!(e.validate().map_err(|e| e.code()), Err("consultation.id_missing"));
         let mut e = ok.clone();
         e.question = String::new();
         let err = e.validate().expect_err("no question");
-        assert_eq!(
-            (err.code(), err.rule()),
-            ("consultation.question_missing", Some("W2.5"))
-        );
+        assert_eq!((err.code(), err.rule()), ("consultation.question_missing", Some("W2.5")));
         let mut e = ok.clone();
         e.question = "问".repeat(QUESTION_CHARS_MAX);
         assert_eq!(e.validate(), Ok(()));
         e.question.push('问');
         let err = e.validate().expect_err("too long");
-        assert_eq!(
-            err.to_string(),
-            format!("咨询内容过长(最多 {QUESTION_CHARS_MAX} 个字符)")
-        );
+        assert_eq!(err.to_string(), format!("咨询内容过长(最多 {QUESTION_CHARS_MAX} 个字符)"));
         let mut e = ok.clone();
         e.answer = Answer::Answered {
             at: dt("2026-03-02 09:00"),
             text: "答".into(),
-            due: Deadline {
-                at: d("2026-03-04"),
-                provisional: false,
-            },
+            due: Deadline { at: d("2026-03-04"), provisional: false },
         };
-        assert_eq!(
-            e.validate().map_err(|e| e.code()),
-            Err("consultation.answer_before_question")
-        );
+        assert_eq!(e.validate().map_err(|e| e.code()), Err("consultation.answer_before_question"));
         let mut e = ok.clone();
-        e.answer = Answer::Deferred {
-            due: Deadline {
-                at: d("2026-03-01"),
-                provisional: false,
-            },
-        };
-        assert_eq!(
-            e.validate().map_err(|e| e.code()),
-            Err("consultation.due_before_question")
-        );
+        e.answer = Answer::Deferred { due: Deadline { at: d("2026-03-01"), provisional: false } };
+        assert_eq!(e.validate().map_err(|e| e.code()), Err("consultation.due_before_question"));
         let mut e = ok;
         e.ticket = Some("t".repeat(TICKET_ID_CHARS_MAX + 1));
-        assert_eq!(
-            e.validate().map_err(|e| e.code()),
-            Err("consultation.too_long")
-        );
+        assert_eq!(e.validate().map_err(|e| e.code()), Err("consultation.too_long"));
     }
 
     #[test]
@@ -974,84 +819,22 @@ mod tests {
         // rule W2.5: classified and analysed: which items generate most questions, and why.
         let cal = WorkCalendar::builtin();
         let mut entries = vec![
-            entry(
-                "1",
-                "2026-03-02 09:00",
-                Some("HF-1"),
-                Category::Materials,
-                Cause::InformationNotPublic,
-            ),
-            entry(
-                "2",
-                "2026-03-02 10:00",
-                Some("HF-1"),
-                Category::Materials,
-                Cause::InformationNotPublic,
-            ),
-            entry(
-                "3",
-                "2026-03-03 10:00",
-                Some("HF-1"),
-                Category::FormFilling,
-                Cause::StandardIncomplete,
-            ),
-            entry(
-                "4",
-                "2026-03-03 11:00",
-                Some("RE-7"),
-                Category::Conditions,
-                Cause::None,
-            ),
-            entry(
-                "5",
-                "2026-03-04 11:00",
-                Some("RE-7"),
-                Category::HardQuestion,
-                Cause::Legacy,
-            ),
-            entry(
-                "6",
-                "2026-03-04 11:00",
-                Some("AA-0"),
-                Category::Process,
-                Cause::None,
-            ),
-            entry(
-                "7",
-                "2026-03-04 12:00",
-                Some("ZZ-9"),
-                Category::Process,
-                Cause::None,
-            ),
-            entry(
-                "8",
-                "2026-03-05 12:00",
-                None,
-                Category::Process,
-                Cause::None,
-            ),
+            entry("1", "2026-03-02 09:00", Some("HF-1"), Category::Materials, Cause::InformationNotPublic),
+            entry("2", "2026-03-02 10:00", Some("HF-1"), Category::Materials, Cause::InformationNotPublic),
+            entry("3", "2026-03-03 10:00", Some("HF-1"), Category::FormFilling, Cause::StandardIncomplete),
+            entry("4", "2026-03-03 11:00", Some("RE-7"), Category::Conditions, Cause::None),
+            entry("5", "2026-03-04 11:00", Some("RE-7"), Category::HardQuestion, Cause::Legacy),
+            entry("6", "2026-03-04 11:00", Some("AA-0"), Category::Process, Cause::None),
+            entry("7", "2026-03-04 12:00", Some("ZZ-9"), Category::Process, Cause::None),
+            entry("8", "2026-03-05 12:00", None, Category::Process, Cause::None),
             // Outside the period.
-            entry(
-                "9",
-                "2026-03-01 12:00",
-                Some("ZZ-9"),
-                Category::Process,
-                Cause::None,
-            ),
-            entry(
-                "10",
-                "2026-03-07 00:00",
-                Some("ZZ-9"),
-                Category::Process,
-                Cause::None,
-            ),
+            entry("9", "2026-03-01 12:00", Some("ZZ-9"), Category::Process, Cause::None),
+            entry("10", "2026-03-07 00:00", Some("ZZ-9"), Category::Process, Cause::None),
         ];
         entries[3].mode = Mode::Remote(RemoteChannel::Phone);
         // 5: hard question deferred (due 03-06) and answered late on 03-09.
         entries[4].defer(&cal).expect("deferred");
-        entries[4]
-            .answer(dt("2026-03-09 09:00"), "答复".into())
-            .expect("answered");
+        entries[4].answer(dt("2026-03-09 09:00"), "答复".into()).expect("answered");
         // 7: deferred, still open, due 03-06: not yet overdue on 03-06, overdue after it.
         entries[6].defer(&cal).expect("deferred");
 
@@ -1067,15 +850,8 @@ mod tests {
         assert_eq!(a.hard_questions, 2);
         assert_eq!(a.answered_late, 1);
         assert_eq!(a.open_overdue, 0);
-        let top: Vec<(&str, u32)> = a
-            .top_items
-            .iter()
-            .map(|t| (t.item.as_str(), t.count))
-            .collect();
-        assert_eq!(
-            top,
-            vec![("HF-1", 3), ("RE-7", 2), ("AA-0", 1), ("ZZ-9", 1)]
-        );
+        let top: Vec<(&str, u32)> = a.top_items.iter().map(|t| (t.item.as_str(), t.count)).collect();
+        assert_eq!(top, vec![("HF-1", 3), ("RE-7", 2), ("AA-0", 1), ("ZZ-9", 1)]);
         assert_eq!(a.per_item.len(), 5);
         assert_eq!(a.per_item[0].item, None);
         let hf = &a.per_item[2];
@@ -1093,10 +869,7 @@ mod tests {
 
         // Serialisable, and the order of the ledger does not matter.
         let json = serde_json::to_string(&a).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<Analysis>(&json).expect("deserialise"),
-            a
-        );
+        assert_eq!(serde_json::from_str::<Analysis>(&json).expect("deserialise"), a);
         let mut reversed = entries.clone();
         reversed.reverse();
         assert_eq!(analyse(&reversed, d("2026-03-02"), d("2026-03-06")), a);
@@ -1128,21 +901,12 @@ mod tests {
     #[test]
     fn entry_serde_round_trip() {
         let cal = WorkCalendar::builtin();
-        let mut e = entry(
-            "e1",
-            "2026-09-30 16:45",
-            Some("RE-7"),
-            Category::HardQuestion,
-            Cause::Legacy,
-        );
+        let mut e = entry("e1", "2026-09-30 16:45", Some("RE-7"), Category::HardQuestion, Cause::Legacy);
         e.mode = Mode::Remote(RemoteChannel::Video);
         e.ticket = Some("hall-20260930-C0007".into());
         e.defer(&cal).expect("deferred");
         let json = serde_json::to_string(&e).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<ConsultationEntry>(&json).expect("deserialise"),
-            e
-        );
+        assert_eq!(serde_json::from_str::<ConsultationEntry>(&json).expect("deserialise"), e);
     }
 
     fn category() -> impl Strategy<Value = Category> {

@@ -110,27 +110,14 @@ pub enum IdError {
     #[error("{kind}不能为空,请填写")]
     Empty { kind: IdKind },
     #[error("{kind}应为{expected}位,实际为{found}位")]
-    WrongLength {
-        kind: IdKind,
-        expected: usize,
-        found: usize,
-    },
+    WrongLength { kind: IdKind, expected: usize, found: usize },
     #[error("证件号码应为18位(身份证号码或统一社会信用代码)或15位(旧身份证号码),实际为{found}位")]
     ApplicantIdWrongLength { found: usize },
     #[error("{kind}最多{max}个字,实际为{found}个,请精简后重新填写")]
-    TooLong {
-        kind: IdKind,
-        max: usize,
-        found: usize,
-    },
+    TooLong { kind: IdKind, max: usize, found: usize },
     /// `position` counts from 1, as the clerk reads the number.
     #[error("{kind}第{position}位“{}”不是有效字符(应为{allowed}),请核对后重新输入", shown(.found))]
-    BadCharacter {
-        kind: IdKind,
-        position: usize,
-        found: char,
-        allowed: &'static str,
-    },
+    BadCharacter { kind: IdKind, position: usize, found: char, allowed: &'static str },
     #[error("{kind}前6位地区码“{region}”无效(首位应为1至9),请核对号码")]
     BadRegion { kind: IdKind, region: String },
     #[error(
@@ -146,21 +133,12 @@ pub enum IdError {
         max = CASE_SERIALS_PER_DAY_MAX
     )]
     BadSerial { serial: u32 },
-    #[error(
-        "{kind}校验位错误:应为{expected},实际为{found},请核对号码(错字可能在任何一位,请勿只改校验位)"
-    )]
-    BadCheck {
-        kind: IdKind,
-        expected: char,
-        found: char,
-    },
+    #[error("{kind}校验位错误:应为{expected},实际为{found},请核对号码(错字可能在任何一位,请勿只改校验位)")]
+    BadCheck { kind: IdKind, expected: char, found: char },
     #[error(
         "号码既不是有效的身份证号码,也不是有效的统一社会信用代码。按身份证号码核对:{citizen};按统一社会信用代码核对:{credit}"
     )]
-    NotRecognised {
-        citizen: Box<IdError>,
-        credit: Box<IdError>,
-    },
+    NotRecognised { citizen: Box<IdError>, credit: Box<IdError> },
     #[error(
         "日期{}超出办件编号可表示的范围({min}年至{max}年),请核对本机日期",
         cn_date(.date),
@@ -179,10 +157,7 @@ pub enum IdError {
         cn_date(.today),
         cn_date(.last_day)
     )]
-    ClockWentBackwards {
-        last_day: NaiveDate,
-        today: NaiveDate,
-    },
+    ClockWentBackwards { last_day: NaiveDate, today: NaiveDate },
 }
 
 impl IdError {
@@ -190,9 +165,7 @@ impl IdError {
     pub fn code(&self) -> &'static str {
         match self {
             IdError::Empty { .. } => "id.empty",
-            IdError::WrongLength { .. } | IdError::ApplicantIdWrongLength { .. } => {
-                "id.wrong_length"
-            }
+            IdError::WrongLength { .. } | IdError::ApplicantIdWrongLength { .. } => "id.wrong_length",
             IdError::TooLong { .. } => "id.too_long",
             IdError::BadCharacter { .. } => "id.bad_character",
             IdError::BadRegion { .. } => "id.bad_region",
@@ -210,11 +183,7 @@ impl IdError {
 
 /// A control or blank character is shown by its code point, anything else as itself.
 fn shown(c: &char) -> String {
-    if c.is_control() || c.is_whitespace() {
-        format!("U+{:04X}", u32::from(*c))
-    } else {
-        c.to_string()
-    }
+    if c.is_control() || c.is_whitespace() { format!("U+{:04X}", u32::from(*c)) } else { c.to_string() }
 }
 
 fn cn_date(d: &NaiveDate) -> String {
@@ -254,11 +223,7 @@ fn prepare(kind: IdKind, input: &str, expected: usize) -> Result<Vec<char>, IdEr
     }
     let found = trimmed.chars().count();
     if found != expected {
-        return Err(IdError::WrongLength {
-            kind,
-            expected,
-            found,
-        });
+        return Err(IdError::WrongLength { kind, expected, found });
     }
     Ok(trimmed.chars().map(fold_char).collect())
 }
@@ -284,12 +249,7 @@ fn check_char_shape(kind: IdKind, c: char, position: usize) -> Result<(), IdErro
     if c.is_ascii_digit() || c == 'X' {
         Ok(())
     } else {
-        Err(IdError::BadCharacter {
-            kind,
-            position,
-            found: c,
-            allowed: ALLOWED_DIGIT_OR_X,
-        })
+        Err(IdError::BadCharacter { kind, position, found: c, allowed: ALLOWED_DIGIT_OR_X })
     }
 }
 
@@ -303,10 +263,7 @@ fn check_region(kind: IdKind, region: &[u32], text: &[char]) -> Result<(), IdErr
     if region.first().is_some_and(|&d| d != 0) {
         Ok(())
     } else {
-        Err(IdError::BadRegion {
-            kind,
-            region: text.iter().take(6).collect(),
-        })
+        Err(IdError::BadRegion { kind, region: text.iter().take(6).collect() })
     }
 }
 
@@ -327,10 +284,7 @@ fn mod11_2_weight(body_len: usize, index: usize) -> u32 {
 /// ISO 7064 MOD 11-2 check character over any number of digit values.
 fn mod11_2_check(body: &[u32]) -> char {
     let n = body.len();
-    let remainder = body
-        .iter()
-        .enumerate()
-        .fold(0u32, |acc, (i, d)| (acc + d * mod11_2_weight(n, i)) % 11);
+    let remainder = body.iter().enumerate().fold(0u32, |acc, (i, d)| (acc + d * mod11_2_weight(n, i)) % 11);
     // remainder < 11 by the `% 11` above.
     MOD11_2_CHECK_CHARS[remainder as usize]
 }
@@ -344,20 +298,15 @@ fn gb11643_check(body: &[u32; 17]) -> char {
 
 /// GB 32100 alphabet: 0-9 = 0..9, then the letters below = 10..30 (never I O S V Z).
 const CREDIT_ALPHABET: [char; 31] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J',
-    'K', 'L', 'M', 'N', 'P', 'Q', 'R', 'T', 'U', 'W', 'X', 'Y',
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L',
+    'M', 'N', 'P', 'Q', 'R', 'T', 'U', 'W', 'X', 'Y',
 ];
 
 /// GB 32100 weights for positions 1..17.
-const GB32100_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const GB32100_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 fn credit_value(c: char) -> Option<u32> {
-    CREDIT_ALPHABET
-        .iter()
-        .position(|&a| a == c)
-        .and_then(|p| u32::try_from(p).ok())
+    CREDIT_ALPHABET.iter().position(|&a| a == c).and_then(|p| u32::try_from(p).ok())
 }
 
 /// GB 32100 check character: 31 − (Σ mod 31), where 31 becomes 0.
@@ -391,21 +340,12 @@ fn gb11714_check(body: &[u32; 8]) -> char {
 }
 
 /// The birth date in a citizen ID: `yyyymmdd` must exist and not be before the minimum year.
-fn birth_date(
-    kind: IdKind,
-    year: u32,
-    month: u32,
-    day: u32,
-    text: &[char],
-) -> Result<NaiveDate, IdError> {
+fn birth_date(kind: IdKind, year: u32, month: u32, day: u32, text: &[char]) -> Result<NaiveDate, IdError> {
     i32::try_from(year)
         .ok()
         .filter(|&y| y >= CITIZEN_BIRTH_YEAR_MIN)
         .and_then(|y| NaiveDate::from_ymd_opt(y, month, day))
-        .ok_or_else(|| IdError::BadBirthDate {
-            kind,
-            digits: text.iter().collect(),
-        })
+        .ok_or_else(|| IdError::BadBirthDate { kind, digits: text.iter().collect() })
 }
 
 macro_rules! string_id {
@@ -456,14 +396,9 @@ impl CitizenId {
         let kind = IdKind::CitizenId;
         let chars = prepare(kind, input, CITIZEN_ID_CHARS)?;
         let (&check, body_chars) = chars.split_last().ok_or(IdError::Empty { kind })?;
-        let body: [u32; 17] =
-            digit_values(kind, body_chars)?
-                .try_into()
-                .map_err(|_| IdError::WrongLength {
-                    kind,
-                    expected: CITIZEN_ID_CHARS,
-                    found: chars.len(),
-                })?;
+        let body: [u32; 17] = digit_values(kind, body_chars)?
+            .try_into()
+            .map_err(|_| IdError::WrongLength { kind, expected: CITIZEN_ID_CHARS, found: chars.len() })?;
         check_char_shape(kind, check, CITIZEN_ID_CHARS)?;
         check_region(kind, &body[0..6], &chars)?;
         let birth_date = birth_date(
@@ -475,16 +410,9 @@ impl CitizenId {
         )?;
         let expected = gb11643_check(&body);
         if check != expected {
-            return Err(IdError::BadCheck {
-                kind,
-                expected,
-                found: check,
-            });
+            return Err(IdError::BadCheck { kind, expected, found: check });
         }
-        Ok(CitizenId {
-            text: chars.iter().collect(),
-            birth_date,
-        })
+        Ok(CitizenId { text: chars.iter().collect(), birth_date })
     }
 
     pub fn as_str(&self) -> &str {
@@ -522,14 +450,11 @@ impl LegacyCitizenId15 {
     pub fn parse(input: &str) -> Result<LegacyCitizenId15, IdError> {
         let kind = IdKind::LegacyCitizenId;
         let chars = prepare(kind, input, LEGACY_CITIZEN_ID_CHARS)?;
-        let digits: [u32; 15] =
-            digit_values(kind, &chars)?
-                .try_into()
-                .map_err(|_| IdError::WrongLength {
-                    kind,
-                    expected: LEGACY_CITIZEN_ID_CHARS,
-                    found: chars.len(),
-                })?;
+        let digits: [u32; 15] = digit_values(kind, &chars)?.try_into().map_err(|_| IdError::WrongLength {
+            kind,
+            expected: LEGACY_CITIZEN_ID_CHARS,
+            found: chars.len(),
+        })?;
         check_region(kind, &digits[0..6], &chars)?;
         let birth_date = birth_date(
             kind,
@@ -538,10 +463,7 @@ impl LegacyCitizenId15 {
             number(&digits[10..12]),
             &chars[6..12],
         )?;
-        Ok(LegacyCitizenId15 {
-            text: chars.iter().collect(),
-            birth_date,
-        })
+        Ok(LegacyCitizenId15 { text: chars.iter().collect(), birth_date })
     }
 
     pub fn as_str(&self) -> &str {
@@ -571,15 +493,9 @@ impl LegacyCitizenId15 {
         for (slot, d) in body.iter_mut().zip(widened) {
             *slot = d;
         }
-        let mut text: String = body
-            .iter()
-            .filter_map(|&d| char::from_digit(d, 10))
-            .collect();
+        let mut text: String = body.iter().filter_map(|&d| char::from_digit(d, 10)).collect();
         text.push(gb11643_check(&body));
-        CitizenId {
-            text,
-            birth_date: self.birth_date,
-        }
+        CitizenId { text, birth_date: self.birth_date }
     }
 }
 
@@ -612,22 +528,13 @@ impl CreditCode {
             })
             .collect::<Result<Vec<u32>, IdError>>()?;
         let check = chars.last().copied().unwrap_or(' ');
-        let body: [u32; 17] =
-            values
-                .get(..17)
-                .and_then(|b| b.try_into().ok())
-                .ok_or(IdError::WrongLength {
-                    kind,
-                    expected: CREDIT_CODE_CHARS,
-                    found: chars.len(),
-                })?;
+        let body: [u32; 17] = values
+            .get(..17)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(IdError::WrongLength { kind, expected: CREDIT_CODE_CHARS, found: chars.len() })?;
         let expected = gb32100_check(&body);
         if check != expected {
-            return Err(IdError::BadCheck {
-                kind,
-                expected,
-                found: check,
-            });
+            return Err(IdError::BadCheck { kind, expected, found: check });
         }
         Ok(CreditCode(chars.iter().collect()))
     }
@@ -696,14 +603,10 @@ impl ApplicantId {
     pub fn parse(input: &str) -> Result<ApplicantId, IdError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(IdError::Empty {
-                kind: IdKind::ApplicantId,
-            });
+            return Err(IdError::Empty { kind: IdKind::ApplicantId });
         }
         match trimmed.chars().count() {
-            LEGACY_CITIZEN_ID_CHARS => {
-                LegacyCitizenId15::parse(trimmed).map(ApplicantId::LegacyPerson)
-            }
+            LEGACY_CITIZEN_ID_CHARS => LegacyCitizenId15::parse(trimmed).map(ApplicantId::LegacyPerson),
             CITIZEN_ID_CHARS => match CitizenId::parse(trimmed) {
                 Ok(id) => Ok(ApplicantId::Person(id)),
                 Err(citizen) => match CreditCode::parse(trimmed) {
@@ -747,18 +650,14 @@ impl FromStr for ApplicantId {
 /// A letter other than X can only be a credit code; a digits-only number whose region and birth
 /// date look right is a citizen ID with a typo; otherwise say both.
 fn most_helpful(trimmed: &str, citizen: IdError, credit: IdError) -> IdError {
-    let has_credit_letter = trimmed
-        .chars()
-        .map(fold_char)
-        .any(|c| c.is_ascii_alphabetic() && c != 'X');
+    let has_credit_letter = trimmed.chars().map(fold_char).any(|c| c.is_ascii_alphabetic() && c != 'X');
     if has_credit_letter {
         return credit;
     }
     match citizen {
-        IdError::BadRegion { .. } | IdError::BadBirthDate { .. } => IdError::NotRecognised {
-            citizen: Box::new(citizen),
-            credit: Box::new(credit),
-        },
+        IdError::BadRegion { .. } | IdError::BadBirthDate { .. } => {
+            IdError::NotRecognised { citizen: Box::new(citizen), credit: Box::new(credit) }
+        }
         _ => citizen,
     }
 }
@@ -797,22 +696,13 @@ fn text_field(kind: IdKind, input: &str, max: usize) -> Result<String, IdError> 
         return Err(IdError::TooLong { kind, max, found });
     }
     if let Some((i, c)) = trimmed.chars().enumerate().find(|(_, c)| c.is_control()) {
-        return Err(IdError::BadCharacter {
-            kind,
-            position: i + 1,
-            found: c,
-            allowed: ALLOWED_PRINTABLE,
-        });
+        return Err(IdError::BadCharacter { kind, position: i + 1, found: c, allowed: ALLOWED_PRINTABLE });
     }
     Ok(trimmed.to_owned())
 }
 
 /// An optional text field: blank means absent.
-fn optional_field(
-    kind: IdKind,
-    input: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, IdError> {
+fn optional_field(kind: IdKind, input: Option<&str>, max: usize) -> Result<Option<String>, IdError> {
     match input.map(|s| text_field(kind, s, max)).transpose()? {
         Some(s) if s.is_empty() => Ok(None),
         other => Ok(other),
@@ -831,9 +721,7 @@ impl Applicant {
     ) -> Result<Applicant, IdError> {
         let name = text_field(IdKind::ApplicantName, name, APPLICANT_NAME_CHARS_MAX)?;
         if name.is_empty() {
-            return Err(IdError::Empty {
-                kind: IdKind::ApplicantName,
-            });
+            return Err(IdError::Empty { kind: IdKind::ApplicantName });
         }
         Ok(Applicant {
             id,
@@ -896,19 +784,14 @@ pub enum AgentError {
     NameEmpty,
     #[error("未登记授权委托书,代理人不能代为签署承诺书;请登记书面授权委托书,或请申请人本人签署")]
     NoDocument,
-    #[error(
-        "授权委托书不是特别授权,代理人不能代为签署承诺书;请提供写明特别授权的委托书,或请申请人本人签署"
-    )]
+    #[error("授权委托书不是特别授权,代理人不能代为签署承诺书;请提供写明特别授权的委托书,或请申请人本人签署")]
     NotSpecific,
     #[error(
         "授权委托书已于{}到期(签署日期{}),请提供有效的授权委托书,或请申请人本人签署",
         cn_date(.valid_until),
         cn_date(.on)
     )]
-    Expired {
-        valid_until: NaiveDate,
-        on: NaiveDate,
-    },
+    Expired { valid_until: NaiveDate, on: NaiveDate },
 }
 
 impl AgentError {
@@ -999,54 +882,32 @@ impl CaseNumber {
         if !(1..=CASE_SERIALS_PER_DAY_MAX).contains(&serial) {
             return Err(IdError::BadSerial { serial });
         }
-        let mut text = format!(
-            "{}{:02}{:02}{:02}{:05}",
-            node,
-            date.year() - 2000,
-            date.month(),
-            date.day(),
-            serial
-        );
+        let mut text =
+            format!("{}{:02}{:02}{:02}{:05}", node, date.year() - 2000, date.month(), date.day(), serial);
         let body: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
         text.push(mod11_2_check(&body));
-        Ok(CaseNumber {
-            text,
-            node,
-            date,
-            serial,
-        })
+        Ok(CaseNumber { text, node, date, serial })
     }
 
     pub fn parse(input: &str) -> Result<CaseNumber, IdError> {
         let kind = IdKind::CaseNumber;
         let chars = prepare(kind, input, CASE_NUMBER_CHARS)?;
         let (&check, body_chars) = chars.split_last().ok_or(IdError::Empty { kind })?;
-        let body: [u32; 20] =
-            digit_values(kind, body_chars)?
-                .try_into()
-                .map_err(|_| IdError::WrongLength {
-                    kind,
-                    expected: CASE_NUMBER_CHARS,
-                    found: chars.len(),
-                })?;
+        let body: [u32; 20] = digit_values(kind, body_chars)?
+            .try_into()
+            .map_err(|_| IdError::WrongLength { kind, expected: CASE_NUMBER_CHARS, found: chars.len() })?;
         check_char_shape(kind, check, CASE_NUMBER_CHARS)?;
         check_region(kind, &body[0..6], &chars)?;
         let year = i32::try_from(2000 + number(&body[9..11])).unwrap_or(0);
         let date = NaiveDate::from_ymd_opt(year, number(&body[11..13]), number(&body[13..15]))
-            .ok_or_else(|| IdError::BadDate {
-                digits: chars[9..15].iter().collect(),
-            })?;
+            .ok_or_else(|| IdError::BadDate { digits: chars[9..15].iter().collect() })?;
         let serial = number(&body[15..20]);
         if serial == 0 {
             return Err(IdError::BadSerial { serial });
         }
         let expected = mod11_2_check(&body);
         if check != expected {
-            return Err(IdError::BadCheck {
-                kind,
-                expected,
-                found: check,
-            });
+            return Err(IdError::BadCheck { kind, expected, found: check });
         }
         Ok(CaseNumber {
             text: chars.iter().collect(),
@@ -1107,29 +968,15 @@ impl TryFrom<AllocatorState> for CaseNumberAllocator {
 impl CaseNumberAllocator {
     /// A fresh allocator: the first number on `day` gets serial 1.
     pub fn new(node: NodeCode, day: NaiveDate) -> CaseNumberAllocator {
-        CaseNumberAllocator {
-            node,
-            day,
-            next_serial: 1,
-        }
+        CaseNumberAllocator { node, day, next_serial: 1 }
     }
 
     /// An allocator restored from its persisted state.
-    pub fn resume(
-        node: NodeCode,
-        day: NaiveDate,
-        next_serial: u32,
-    ) -> Result<CaseNumberAllocator, IdError> {
+    pub fn resume(node: NodeCode, day: NaiveDate, next_serial: u32) -> Result<CaseNumberAllocator, IdError> {
         if !(1..=CASE_SERIALS_PER_DAY_MAX + 1).contains(&next_serial) {
-            return Err(IdError::BadSerial {
-                serial: next_serial,
-            });
+            return Err(IdError::BadSerial { serial: next_serial });
         }
-        Ok(CaseNumberAllocator {
-            node,
-            day,
-            next_serial,
-        })
+        Ok(CaseNumberAllocator { node, day, next_serial })
     }
 
     pub fn node(&self) -> &NodeCode {
@@ -1151,21 +998,11 @@ impl CaseNumberAllocator {
     /// allocator is unchanged.
     pub fn next(&mut self, today: NaiveDate) -> Result<CaseNumber, IdError> {
         if today < self.day {
-            return Err(IdError::ClockWentBackwards {
-                last_day: self.day,
-                today,
-            });
+            return Err(IdError::ClockWentBackwards { last_day: self.day, today });
         }
-        let serial = if today > self.day {
-            1
-        } else {
-            self.next_serial
-        };
+        let serial = if today > self.day { 1 } else { self.next_serial };
         if serial > CASE_SERIALS_PER_DAY_MAX {
-            return Err(IdError::SerialsExhausted {
-                node: self.node.clone(),
-                day: today,
-            });
+            return Err(IdError::SerialsExhausted { node: self.node.clone(), day: today });
         }
         let number = CaseNumber::new(self.node.clone(), today, serial)?;
         self.day = today;
@@ -1227,36 +1064,20 @@ mod tests {
 
     fn id_check(body: &str) -> char {
         let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body
-            .chars()
-            .zip(w)
-            .map(|(c, w)| c.to_digit(10).expect("digit") * w)
-            .sum();
-        "10X98765432"
-            .chars()
-            .nth((sum % 11) as usize)
-            .expect("11 chars")
+        let sum: u32 = body.chars().zip(w).map(|(c, w)| c.to_digit(10).expect("digit") * w).sum();
+        "10X98765432".chars().nth((sum % 11) as usize).expect("11 chars")
     }
 
     fn id_remainder(body: &str) -> u32 {
         let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        body.chars()
-            .zip(w)
-            .map(|(c, w)| c.to_digit(10).expect("digit") * w)
-            .sum::<u32>()
-            % 11
+        body.chars().zip(w).map(|(c, w)| c.to_digit(10).expect("digit") * w).sum::<u32>() % 11
     }
 
     const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
     fn credit_sum(body: &str) -> u32 {
-        let w = [
-            1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-        ];
-        body.chars()
-            .zip(w)
-            .map(|(c, w)| ALPHABET.find(c).expect("alphabet char") as u32 * w)
-            .sum()
+        let w = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+        body.chars().zip(w).map(|(c, w)| ALPHABET.find(c).expect("alphabet char") as u32 * w).sum()
     }
 
     fn credit_check(body: &str) -> char {
@@ -1271,11 +1092,7 @@ mod tests {
             .chars()
             .zip(w)
             .map(|(c, w)| {
-                let v = if c.is_ascii_digit() {
-                    c as u32 - '0' as u32
-                } else {
-                    10 + c as u32 - 'A' as u32
-                };
+                let v = if c.is_ascii_digit() { c as u32 - '0' as u32 } else { 10 + c as u32 - 'A' as u32 };
                 v * w
             })
             .sum()
@@ -1301,11 +1118,7 @@ mod tests {
 
     #[test]
     fn citizen_id_vectors_are_accepted() {
-        for s in [
-            "11010519491231002X",
-            "440524188001010014",
-            "110105195001010039",
-        ] {
+        for s in ["11010519491231002X", "440524188001010014", "110105195001010039"] {
             let id = CitizenId::parse(s).expect("valid vector");
             assert_eq!(id.as_str(), s);
             assert_eq!(id.to_string(), s);
@@ -1317,11 +1130,7 @@ mod tests {
         let old = CitizenId::parse("440524188001010014").expect("1880 birth year is valid");
         assert_eq!(old.birth_date(), date(1880, 1, 1));
         assert!(old.is_male()); // sequence 001
-        assert!(
-            CitizenId::parse("110105195001010039")
-                .expect("valid")
-                .is_male()
-        );
+        assert!(CitizenId::parse("110105195001010039").expect("valid").is_male());
     }
 
     #[test]
@@ -1335,8 +1144,7 @@ mod tests {
     fn whitespace_and_full_width_digits_are_normalised() {
         let id = CitizenId::parse("  11010519491231002X\t").expect("trimmed");
         assert_eq!(id.as_str(), "11010519491231002X");
-        let full =
-            CitizenId::parse("\u{3000}１１０１０５１９４９１２３１００２ｘ").expect("full-width");
+        let full = CitizenId::parse("\u{3000}１１０１０５１９４９１２３１００２ｘ").expect("full-width");
         assert_eq!(full.as_str(), "11010519491231002X");
     }
 
@@ -1347,18 +1155,8 @@ mod tests {
         assert_eq!(e.code(), "id.wrong_length");
 
         let e = CitizenId::parse("110105194912310023").expect_err("bad check");
-        assert_eq!(
-            e,
-            IdError::BadCheck {
-                kind: IdKind::CitizenId,
-                expected: 'X',
-                found: '3'
-            }
-        );
-        assert!(
-            e.to_string()
-                .starts_with("身份证号码校验位错误:应为X,实际为3,请核对号码")
-        );
+        assert_eq!(e, IdError::BadCheck { kind: IdKind::CitizenId, expected: 'X', found: '3' });
+        assert!(e.to_string().starts_with("身份证号码校验位错误:应为X,实际为3,请核对号码"));
         assert_eq!(e.code(), "id.bad_check");
 
         let e = CitizenId::parse("1101051949123A002X").expect_err("letter");
@@ -1398,14 +1196,7 @@ mod tests {
         assert_eq!(id.as_str(), valid);
         for wrong in "023456789X".chars() {
             let e = CitizenId::parse(&format!("{body}{wrong}")).expect_err("wrong check");
-            assert_eq!(
-                e,
-                IdError::BadCheck {
-                    kind: IdKind::CitizenId,
-                    expected: '1',
-                    found: wrong
-                }
-            );
+            assert_eq!(e, IdError::BadCheck { kind: IdKind::CitizenId, expected: '1', found: wrong });
         }
     }
 
@@ -1431,10 +1222,7 @@ mod tests {
             let long_way = (2u64.pow(20 - i as u32) % 11) as u32;
             assert_eq!(mod11_2_weight(20, i), long_way);
         }
-        let body: Vec<u32> = "11010519491231002"
-            .chars()
-            .filter_map(|c| c.to_digit(10))
-            .collect();
+        let body: Vec<u32> = "11010519491231002".chars().filter_map(|c| c.to_digit(10)).collect();
         assert_eq!(mod11_2_check(&body), 'X');
     }
 
@@ -1471,28 +1259,11 @@ mod tests {
 
         let e = CreditCode::parse("91350100M000100Y4Z").expect_err("invalid vector");
         assert_eq!(e.code(), "id.bad_character"); // Z is not in the alphabet
-        assert!(matches!(
-            e,
-            IdError::BadCharacter {
-                position: 18,
-                found: 'Z',
-                ..
-            }
-        ));
+        assert!(matches!(e, IdError::BadCharacter { position: 18, found: 'Z', .. }));
 
         let e = CreditCode::parse("91350100M000100Y44").expect_err("wrong check");
-        assert_eq!(
-            e,
-            IdError::BadCheck {
-                kind: IdKind::CreditCode,
-                expected: '3',
-                found: '4'
-            }
-        );
-        assert!(
-            e.to_string()
-                .starts_with("统一社会信用代码校验位错误:应为3,实际为4")
-        );
+        assert_eq!(e, IdError::BadCheck { kind: IdKind::CreditCode, expected: '3', found: '4' });
+        assert!(e.to_string().starts_with("统一社会信用代码校验位错误:应为3,实际为4"));
     }
 
     #[test]
@@ -1506,10 +1277,7 @@ mod tests {
         for bad in ['I', 'O', 'S', 'V', 'Z'] {
             let s = format!("91350100M000100{bad}43");
             let e = CreditCode::parse(&s).expect_err("excluded letter");
-            assert!(
-                matches!(e, IdError::BadCharacter { position: 16, .. }),
-                "{bad}: {e:?}"
-            );
+            assert!(matches!(e, IdError::BadCharacter { position: 16, .. }), "{bad}: {e:?}");
             assert!(e.to_string().contains("不含I、O、S、V、Z"));
         }
     }
@@ -1526,14 +1294,7 @@ mod tests {
         assert_eq!(code.as_str(), valid);
         for wrong in ALPHABET.chars().filter(|&c| c != '0') {
             let e = CreditCode::parse(&format!("{body}{wrong}")).expect_err("wrong check");
-            assert_eq!(
-                e,
-                IdError::BadCheck {
-                    kind: IdKind::CreditCode,
-                    expected: '0',
-                    found: wrong
-                }
-            );
+            assert_eq!(e, IdError::BadCheck { kind: IdKind::CreditCode, expected: '0', found: wrong });
         }
     }
 
@@ -1560,8 +1321,8 @@ mod tests {
                 .expect("remainder occurs");
             assert_eq!(org_check(&org_body), expected_check);
             let body = format!("91350100{org_body}{expected_check}");
-            let code = CreditCode::parse(&format!("{body}{}", credit_check(&body)))
-                .expect("valid credit code");
+            let code =
+                CreditCode::parse(&format!("{body}{}", credit_check(&body))).expect("valid credit code");
             assert!(code.org_code_check_ok(), "remainder {remainder}");
 
             let wrong = if expected_check == '0' { '1' } else { '0' };
@@ -1576,19 +1337,12 @@ mod tests {
 
     #[test]
     fn applicant_id_decides_by_shape() {
-        assert!(matches!(
-            ApplicantId::parse("11010519491231002x").expect("person"),
-            ApplicantId::Person(_)
-        ));
+        assert!(matches!(ApplicantId::parse("11010519491231002x").expect("person"), ApplicantId::Person(_)));
         assert!(matches!(
             ApplicantId::parse("91350100M000100Y43").expect("organisation"),
             ApplicantId::Organisation(_)
         ));
-        assert!(
-            !ApplicantId::parse("91350100M000100Y43")
-                .expect("org")
-                .needs_review()
-        );
+        assert!(!ApplicantId::parse("91350100M000100Y43").expect("org").needs_review());
 
         let e = ApplicantId::parse("1101051949123100").expect_err("16 chars");
         assert_eq!(e.code(), "id.wrong_length");
@@ -1597,23 +1351,11 @@ mod tests {
         // a digits-only number with a plausible region and date: a citizen ID with a typo
         let e = ApplicantId::parse("110105194912310023").expect_err("bad check");
         assert!(e.to_string().starts_with("身份证号码校验位错误"));
-        assert!(matches!(
-            e,
-            IdError::BadCheck {
-                kind: IdKind::CitizenId,
-                ..
-            }
-        ));
+        assert!(matches!(e, IdError::BadCheck { kind: IdKind::CitizenId, .. }));
 
         // letters other than X: a credit code with a typo
         let e = ApplicantId::parse("91350100M000100Y44").expect_err("bad check");
-        assert!(matches!(
-            e,
-            IdError::BadCheck {
-                kind: IdKind::CreditCode,
-                ..
-            }
-        ));
+        assert!(matches!(e, IdError::BadCheck { kind: IdKind::CreditCode, .. }));
 
         // digits only, impossible birth date, and not a credit code either: say both
         let e = ApplicantId::parse("110105194913310023").expect_err("neither");
@@ -1639,14 +1381,7 @@ mod tests {
         Applicant::new(id.clone(), &max, None, None).expect("exactly the maximum");
         let over = "郑".repeat(APPLICANT_NAME_CHARS_MAX + 1);
         let e = Applicant::new(id.clone(), &over, None, None).expect_err("too long");
-        assert_eq!(
-            e,
-            IdError::TooLong {
-                kind: IdKind::ApplicantName,
-                max: 100,
-                found: 101
-            }
-        );
+        assert_eq!(e, IdError::TooLong { kind: IdKind::ApplicantName, max: 100, found: 101 });
         let e = Applicant::new(id, "张\n三", None, None).expect_err("control char");
         assert_eq!(e.code(), "id.bad_character");
     }
@@ -1657,11 +1392,7 @@ mod tests {
         Agent {
             id: CitizenId::parse("110105195001010039").expect("valid"),
             name: "李四".to_string(),
-            authorisation: Authorisation {
-                document_ref: document_ref.to_string(),
-                specific,
-                valid_until,
-            },
+            authorisation: Authorisation { document_ref: document_ref.to_string(), specific, valid_until },
         }
     }
 
@@ -1669,10 +1400,7 @@ mod tests {
     fn agent_with_specific_written_authorisation_may_sign() {
         // rule T3.2
         let on = date(2026, 3, 2);
-        assert_eq!(
-            agent(true, "委托书-0001", None).may_sign_commitment(on),
-            Ok(())
-        );
+        assert_eq!(agent(true, "委托书-0001", None).may_sign_commitment(on), Ok(()));
         assert_eq!(
             agent(true, "委托书-0001", Some(on)).may_sign_commitment(on),
             Ok(()),
@@ -1684,28 +1412,17 @@ mod tests {
     fn agent_without_specific_authorisation_may_not_sign() {
         // rule T3.2
         let on = date(2026, 3, 2);
-        let e = agent(false, "委托书-0001", None)
-            .may_sign_commitment(on)
-            .expect_err("general authorisation");
+        let e = agent(false, "委托书-0001", None).may_sign_commitment(on).expect_err("general authorisation");
         assert_eq!(e, AgentError::NotSpecific);
         assert_eq!(e.code(), "agent.not_specific");
         assert!(e.to_string().contains("特别授权"));
 
-        let e = agent(true, "  ", None)
-            .may_sign_commitment(on)
-            .expect_err("no written document");
+        let e = agent(true, "  ", None).may_sign_commitment(on).expect_err("no written document");
         assert_eq!(e.code(), "agent.no_document");
 
-        let e = agent(true, "委托书-0001", Some(date(2026, 3, 1)))
-            .may_sign_commitment(on)
-            .expect_err("expired");
-        assert_eq!(
-            e,
-            AgentError::Expired {
-                valid_until: date(2026, 3, 1),
-                on
-            }
-        );
+        let e =
+            agent(true, "委托书-0001", Some(date(2026, 3, 1))).may_sign_commitment(on).expect_err("expired");
+        assert_eq!(e, AgentError::Expired { valid_until: date(2026, 3, 1), on });
         assert!(e.to_string().contains("2026年3月1日"));
 
         let mut nameless = agent(true, "委托书-0001", None);
@@ -1720,15 +1437,8 @@ mod tests {
         let n = CaseNumber::new(node("410184001"), date(2026, 3, 2), 42).expect("valid");
         assert_eq!(n.as_str().len(), CASE_NUMBER_CHARS);
         assert!(n.as_str().starts_with("41018400126030200042"));
-        let body: Vec<u32> = "41018400126030200042"
-            .chars()
-            .filter_map(|c| c.to_digit(10))
-            .collect();
-        let sum: u32 = body
-            .iter()
-            .enumerate()
-            .map(|(i, d)| d * (2u64.pow(20 - i as u32) % 11) as u32)
-            .sum();
+        let body: Vec<u32> = "41018400126030200042".chars().filter_map(|c| c.to_digit(10)).collect();
+        let sum: u32 = body.iter().enumerate().map(|(i, d)| d * (2u64.pow(20 - i as u32) % 11) as u32).sum();
         let check = "10X98765432".chars().nth((sum % 11) as usize).expect("11");
         assert_eq!(n.as_str().chars().last(), Some(check));
 
@@ -1746,18 +1456,10 @@ mod tests {
     fn case_number_refusals() {
         let e = CaseNumber::new(node("410184001"), date(2026, 3, 2), 0).expect_err("serial 0");
         assert_eq!(e.code(), "id.bad_serial");
-        CaseNumber::new(
-            node("410184001"),
-            date(2026, 3, 2),
-            CASE_SERIALS_PER_DAY_MAX,
-        )
-        .expect("the maximum serial");
-        let e = CaseNumber::new(
-            node("410184001"),
-            date(2026, 3, 2),
-            CASE_SERIALS_PER_DAY_MAX + 1,
-        )
-        .expect_err("beyond the maximum");
+        CaseNumber::new(node("410184001"), date(2026, 3, 2), CASE_SERIALS_PER_DAY_MAX)
+            .expect("the maximum serial");
+        let e = CaseNumber::new(node("410184001"), date(2026, 3, 2), CASE_SERIALS_PER_DAY_MAX + 1)
+            .expect_err("beyond the maximum");
         assert_eq!(e.code(), "id.bad_serial");
         let e = CaseNumber::new(node("410184001"), date(2100, 1, 1), 1).expect_err("2100");
         assert_eq!(e.code(), "id.date_out_of_range");
@@ -1767,14 +1469,8 @@ mod tests {
         let e = CaseNumber::parse("4101840012603020004").expect_err("short");
         assert_eq!(e.to_string(), "办件编号应为21位,实际为19位");
 
-        assert_eq!(
-            NodeCode::parse("010184001").expect_err("region 0").code(),
-            "id.bad_region"
-        );
-        assert_eq!(
-            NodeCode::parse("41018400A").expect_err("letter").code(),
-            "id.bad_character"
-        );
+        assert_eq!(NodeCode::parse("010184001").expect_err("region 0").code(), "id.bad_region");
+        assert_eq!(NodeCode::parse("41018400A").expect_err("letter").code(), "id.bad_character");
     }
 
     #[test]
@@ -1798,10 +1494,7 @@ mod tests {
         let e = a.next(day).expect_err("bound exceeded");
         assert_eq!(e.code(), "id.serials_exhausted");
         assert!(e.to_string().contains("99999"));
-        assert_eq!(
-            a.next(day).expect_err("still exhausted").code(),
-            "id.serials_exhausted"
-        );
+        assert_eq!(a.next(day).expect_err("still exhausted").code(), "id.serials_exhausted");
         assert_eq!(a.next(date(2026, 3, 3)).expect("next day").serial(), 1);
     }
 
@@ -1811,13 +1504,7 @@ mod tests {
         a.next(date(2026, 3, 3)).expect("forward");
         let before = a.clone();
         let e = a.next(date(2026, 3, 2)).expect_err("backwards");
-        assert_eq!(
-            e,
-            IdError::ClockWentBackwards {
-                last_day: date(2026, 3, 3),
-                today: date(2026, 3, 2)
-            }
-        );
+        assert_eq!(e, IdError::ClockWentBackwards { last_day: date(2026, 3, 3), today: date(2026, 3, 2) });
         assert_eq!(e.code(), "id.clock_went_backwards");
         assert!(e.to_string().contains("电脑时钟可能被调回"));
         assert_eq!(a, before, "a refusal leaves the allocator unchanged");
@@ -1840,20 +1527,12 @@ mod tests {
     #[test]
     fn provincial_number_is_bounded() {
         assert_eq!(
-            ProvincialNumber::parse(" 4100002026030200001 ")
-                .expect("valid")
-                .as_str(),
+            ProvincialNumber::parse(" 4100002026030200001 ").expect("valid").as_str(),
             "4100002026030200001"
         );
-        assert_eq!(
-            ProvincialNumber::parse("").expect_err("empty").code(),
-            "id.empty"
-        );
+        assert_eq!(ProvincialNumber::parse("").expect_err("empty").code(), "id.empty");
         let over = "9".repeat(PROVINCIAL_NUMBER_CHARS_MAX + 1);
-        assert_eq!(
-            ProvincialNumber::parse(&over).expect_err("long").code(),
-            "id.too_long"
-        );
+        assert_eq!(ProvincialNumber::parse(&over).expect_err("long").code(), "id.too_long");
         ProvincialNumber::parse(&"9".repeat(PROVINCIAL_NUMBER_CHARS_MAX)).expect("at the bound");
     }
 
@@ -1862,10 +1541,7 @@ mod tests {
     #[test]
     fn ids_serialize_as_plain_strings_and_invalid_values_do_not_deserialize() {
         let id = CitizenId::parse("11010519491231002X").expect("valid");
-        assert_eq!(
-            serde_json::to_string(&id).expect("ser"),
-            "\"11010519491231002X\""
-        );
+        assert_eq!(serde_json::to_string(&id).expect("ser"), "\"11010519491231002X\"");
         let back: CitizenId = serde_json::from_str("\"11010519491231002X\"").expect("de");
         assert_eq!(back, id);
         assert!(serde_json::from_str::<CitizenId>("\"110105194912310023\"").is_err());
@@ -1875,28 +1551,18 @@ mod tests {
 
         let org = ApplicantId::parse("91350100M000100Y43").expect("valid");
         let json = serde_json::to_string(&org).expect("ser");
-        assert_eq!(
-            json,
-            r#"{"kind":"organisation","number":"91350100M000100Y43"}"#
-        );
+        assert_eq!(json, r#"{"kind":"organisation","number":"91350100M000100Y43"}"#);
         assert_eq!(serde_json::from_str::<ApplicantId>(&json).expect("de"), org);
 
-        let applicant =
-            Applicant::new(org, "某某有限公司", Some("0371-62000000"), None).expect("ok");
+        let applicant = Applicant::new(org, "某某有限公司", Some("0371-62000000"), None).expect("ok");
         let json = serde_json::to_string(&applicant).expect("ser");
-        assert_eq!(
-            serde_json::from_str::<Applicant>(&json).expect("de"),
-            applicant
-        );
+        assert_eq!(serde_json::from_str::<Applicant>(&json).expect("de"), applicant);
         let blank = json.replace("某某有限公司", " ");
         assert!(serde_json::from_str::<Applicant>(&blank).is_err());
 
         let a = CaseNumberAllocator::new(node("410184001"), date(2026, 3, 2));
         let json = serde_json::to_string(&a).expect("ser");
-        assert_eq!(
-            serde_json::from_str::<CaseNumberAllocator>(&json).expect("de"),
-            a
-        );
+        assert_eq!(serde_json::from_str::<CaseNumberAllocator>(&json).expect("de"), a);
         let zero = json.replace("\"next_serial\":1", "\"next_serial\":0");
         assert!(serde_json::from_str::<CaseNumberAllocator>(&zero).is_err());
     }
@@ -1912,11 +1578,7 @@ mod tests {
         ];
         for e in errors {
             assert!(e.code().starts_with("id."));
-            assert!(
-                e.to_string()
-                    .chars()
-                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
-            );
+            assert!(e.to_string().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
         }
     }
 
@@ -1925,32 +1587,22 @@ mod tests {
     const DAYS_1800_TO_2099: i64 = 109_572; // 1800-01-01 ..= 2099-12-31
 
     fn citizen_strategy() -> impl Strategy<Value = String> {
-        (
-            1u32..=9,
-            0u32..100_000,
-            0i64..=DAYS_1800_TO_2099,
-            0u32..1000,
-        )
-            .prop_map(|(r0, r, days, seq)| {
-                let birth = date(1800, 1, 1) + chrono::Duration::days(days);
-                let body = format!("{r0}{r:05}{}{seq:03}", birth.format("%Y%m%d"));
-                format!("{body}{}", id_check(&body))
-            })
+        (1u32..=9, 0u32..100_000, 0i64..=DAYS_1800_TO_2099, 0u32..1000).prop_map(|(r0, r, days, seq)| {
+            let birth = date(1800, 1, 1) + chrono::Duration::days(days);
+            let body = format!("{r0}{r:05}{}{seq:03}", birth.format("%Y%m%d"));
+            format!("{body}{}", id_check(&body))
+        })
     }
 
     fn credit_strategy() -> impl Strategy<Value = String> {
         proptest::collection::vec(0usize..31, 17).prop_map(|values| {
-            let body: String = values
-                .iter()
-                .map(|&v| ALPHABET.chars().nth(v).expect("31"))
-                .collect();
+            let body: String = values.iter().map(|&v| ALPHABET.chars().nth(v).expect("31")).collect();
             format!("{body}{}", credit_check(&body))
         })
     }
 
     fn node_strategy() -> impl Strategy<Value = NodeCode> {
-        (1u32..=9, 0u32..100_000, 0u32..1000)
-            .prop_map(|(r0, r, n)| node(&format!("{r0}{r:05}{n:03}")))
+        (1u32..=9, 0u32..100_000, 0u32..1000).prop_map(|(r0, r, n)| node(&format!("{r0}{r:05}{n:03}")))
     }
 
     fn all_parsers(s: &str) {

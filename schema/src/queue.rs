@@ -98,12 +98,7 @@ impl Ticket {
 
     /// The network-wide unique id, e.g. `xinzheng-hall-20260302-A0012`.
     pub fn id(&self) -> String {
-        format!(
-            "{}-{}-{}",
-            self.node,
-            self.date.format("%Y%m%d"),
-            self.display_number()
-        )
+        format!("{}-{}-{}", self.node, self.date.format("%Y%m%d"), self.display_number())
     }
 
     /// Reads an id written by [`Ticket::id`]. The node name may itself contain `-`: the date and
@@ -127,12 +122,7 @@ impl Ticket {
         if serial == 0 {
             return None;
         }
-        Some(Ticket {
-            node: NodeName::new(node),
-            date,
-            kind,
-            serial,
-        })
+        Some(Ticket { node: NodeName::new(node), date, kind, serial })
     }
 }
 
@@ -158,12 +148,7 @@ pub struct TicketDispenser {
 impl TicketDispenser {
     /// A fresh dispenser for `node`, starting on `day`.
     pub fn new(node: NodeName, day: NaiveDate) -> Self {
-        Self {
-            node,
-            day,
-            next_intake: 1,
-            next_consultation: 1,
-        }
+        Self { node, day, next_intake: 1, next_consultation: 1 }
     }
 
     /// Issues the next number of `kind` for `today`. A new day resets both counters; a day
@@ -171,10 +156,7 @@ impl TicketDispenser {
     /// day could issue a number twice.
     pub fn issue(&mut self, kind: TicketKind, today: NaiveDate) -> Result<Ticket, QueueError> {
         if today < self.day {
-            return Err(QueueError::ClockWentBack {
-                current: self.day,
-                given: today,
-            });
+            return Err(QueueError::ClockWentBack { current: self.day, given: today });
         }
         if today > self.day {
             self.day = today;
@@ -187,18 +169,10 @@ impl TicketDispenser {
         };
         let serial = (*next).max(1);
         if serial > TICKETS_PER_DAY_MAX {
-            return Err(QueueError::TicketsExhausted {
-                kind,
-                max: TICKETS_PER_DAY_MAX,
-            });
+            return Err(QueueError::TicketsExhausted { kind, max: TICKETS_PER_DAY_MAX });
         }
         *next = serial + 1;
-        Ok(Ticket {
-            node: self.node.clone(),
-            date: today,
-            kind,
-            serial,
-        })
+        Ok(Ticket { node: self.node.clone(), date: today, kind, serial })
     }
 }
 
@@ -215,11 +189,7 @@ pub struct Business {
 impl Business {
     /// W1.3: the day's appointment cap, 0 when the business takes no appointments.
     pub fn daily_cap(&self, share: QuotaShare) -> u32 {
-        if self.eligible {
-            share.cap(self.average_daily_volume)
-        } else {
-            0
-        }
+        if self.eligible { share.cap(self.average_daily_volume) } else { 0 }
     }
 }
 
@@ -232,9 +202,7 @@ pub struct QuotaShare {
 
 impl Default for QuotaShare {
     fn default() -> Self {
-        Self {
-            per_mille: QUOTA_SHARE_DEFAULT_PER_MILLE,
-        }
+        Self { per_mille: QUOTA_SHARE_DEFAULT_PER_MILLE }
     }
 }
 
@@ -242,10 +210,7 @@ impl QuotaShare {
     /// A configured share; more than [`QUOTA_SHARE_MAX_PER_MILLE`] is refused.
     pub fn new(per_mille: u16) -> Result<Self, QueueError> {
         if per_mille > QUOTA_SHARE_MAX_PER_MILLE {
-            return Err(QueueError::ShareTooLarge {
-                per_mille,
-                max: QUOTA_SHARE_MAX_PER_MILLE,
-            });
+            return Err(QueueError::ShareTooLarge { per_mille, max: QUOTA_SHARE_MAX_PER_MILLE });
         }
         Ok(Self { per_mille })
     }
@@ -284,9 +249,7 @@ impl AppointmentRequest {
             });
         }
         if !business.eligible {
-            return Err(QueueError::NotEligible {
-                business: business.key.clone(),
-            });
+            return Err(QueueError::NotEligible { business: business.key.clone() });
         }
         let applicant = self.applicant_id.trim();
         if applicant.is_empty() {
@@ -314,9 +277,7 @@ impl AppointmentRequest {
 
 fn check_id_length(id: &str) -> Result<(), QueueError> {
     if id.chars().count() > APPOINTMENT_ID_CHARS_MAX {
-        return Err(QueueError::IdTooLong {
-            max: APPOINTMENT_ID_CHARS_MAX,
-        });
+        return Err(QueueError::IdTooLong { max: APPOINTMENT_ID_CHARS_MAX });
     }
     Ok(())
 }
@@ -364,10 +325,7 @@ impl QuotaPlan {
         // Largest remainder first; equal remainders in node-name order (stable sort).
         remainders.sort_by_key(|r| std::cmp::Reverse(r.0));
         let leftover = cap_wide.saturating_sub(allocated);
-        for (_, node) in remainders
-            .iter()
-            .take(usize::try_from(leftover).unwrap_or(usize::MAX))
-        {
+        for (_, node) in remainders.iter().take(usize::try_from(leftover).unwrap_or(usize::MAX)) {
             if let Some(share) = shares.get_mut(*node) {
                 *share = share.saturating_add(1);
             }
@@ -405,15 +363,9 @@ impl QuotaPlan {
         }
         let available = self.share(from);
         if n > available {
-            return Err(QueueError::TransferExceedsUnused {
-                available,
-                requested: n,
-            });
+            return Err(QueueError::TransferExceedsUnused { available, requested: n });
         }
-        let receiving = self
-            .share(to)
-            .checked_add(n)
-            .ok_or(QueueError::QuotaInconsistent)?;
+        let receiving = self.share(to).checked_add(n).ok_or(QueueError::QuotaInconsistent)?;
         self.shares.insert(from.clone(), available - n);
         self.shares.insert(to.clone(), receiving);
         Ok(())
@@ -473,15 +425,7 @@ pub struct QuotaTransfer {
 impl QuotaLedger {
     /// A ledger holding `share` rights.
     pub fn new(node: NodeName, business: ItemCode, date: NaiveDate, share: u32) -> Self {
-        Self {
-            node,
-            business,
-            date,
-            share,
-            used: 0,
-            transfers_given: 0,
-            transfers_received: BTreeSet::new(),
-        }
+        Self { node, business, date, share, used: 0, transfers_given: 0, transfers_received: BTreeSet::new() }
     }
 
     pub fn node(&self) -> &NodeName {
@@ -522,31 +466,17 @@ impl QuotaLedger {
         }
         request.validate(business)?;
         if request.date != self.date {
-            return Err(QueueError::DateMismatch {
-                expected: self.date,
-                got: request.date,
-            });
+            return Err(QueueError::DateMismatch { expected: self.date, got: request.date });
         }
         if request.starts_at() < booked_at {
-            return Err(QueueError::SlotInPast {
-                slot: request.starts_at(),
-            });
+            return Err(QueueError::SlotInPast { slot: request.starts_at() });
         }
         if self.used >= self.share {
-            return Err(QueueError::QuotaExhausted {
-                used: self.used,
-                share: self.share,
-            });
+            return Err(QueueError::QuotaExhausted { used: self.used, share: self.share });
         }
         self.used += 1;
         Ok(Booking {
-            id: format!(
-                "{}-{}-{}-B{:04}",
-                self.node,
-                self.date.format("%Y%m%d"),
-                self.business,
-                self.used
-            ),
+            id: format!("{}-{}-{}-B{:04}", self.node, self.date.format("%Y%m%d"), self.business, self.used),
             node: self.node.clone(),
             business: self.business.clone(),
             date: self.date,
@@ -563,15 +493,9 @@ impl QuotaLedger {
         }
         let available = self.unused();
         if n > available {
-            return Err(QueueError::TransferExceedsUnused {
-                available,
-                requested: n,
-            });
+            return Err(QueueError::TransferExceedsUnused { available, requested: n });
         }
-        let seq = self
-            .transfers_given
-            .checked_add(1)
-            .ok_or(QueueError::QuotaInconsistent)?;
+        let seq = self.transfers_given.checked_add(1).ok_or(QueueError::QuotaInconsistent)?;
         self.share -= n;
         self.transfers_given = seq;
         Ok(QuotaTransfer {
@@ -587,20 +511,14 @@ impl QuotaLedger {
     /// Takes in rights given by another node. Returns `false` if this transfer was already taken
     /// in (a repeated delivery changes nothing).
     pub fn receive(&mut self, transfer: &QuotaTransfer) -> Result<bool, QueueError> {
-        if transfer.to != self.node
-            || transfer.business != self.business
-            || transfer.date != self.date
-        {
+        if transfer.to != self.node || transfer.business != self.business || transfer.date != self.date {
             return Err(QueueError::TransferMisaddressed);
         }
         let key = (transfer.from.clone(), transfer.seq);
         if self.transfers_received.contains(&key) {
             return Ok(false);
         }
-        self.share = self
-            .share
-            .checked_add(transfer.n)
-            .ok_or(QueueError::QuotaInconsistent)?;
+        self.share = self.share.checked_add(transfer.n).ok_or(QueueError::QuotaInconsistent)?;
         self.transfers_received.insert(key);
         Ok(true)
     }
@@ -665,22 +583,18 @@ impl Appointment {
     /// W1.4: the last moment the appointment may be taken up (start + 60 min, inclusive).
     /// `None` only beyond the end of the calendar, where it never lapses.
     pub fn take_up_until(&self) -> Option<NaiveDateTime> {
-        self.starts_at()
-            .checked_add_signed(TimeDelta::minutes(APPOINTMENT_GRACE_MINUTES))
+        self.starts_at().checked_add_signed(TimeDelta::minutes(APPOINTMENT_GRACE_MINUTES))
     }
 
     /// W1.4: still booked and `now` is later than one hour after its time.
     pub fn is_expired(&self, now: NaiveDateTime) -> bool {
-        self.status == AppointmentStatus::Booked
-            && self.take_up_until().is_some_and(|until| now > until)
+        self.status == AppointmentStatus::Booked && self.take_up_until().is_some_and(|until| now > until)
     }
 
     /// W1.4: cancels the appointment if it has lapsed. Returns whether it did.
     pub fn expire(&mut self, now: NaiveDateTime) -> bool {
         if self.is_expired(now) {
-            self.status = AppointmentStatus::Cancelled {
-                reason: CancelReason::NoShow,
-            };
+            self.status = AppointmentStatus::Cancelled { reason: CancelReason::NoShow };
             true
         } else {
             false
@@ -772,18 +686,8 @@ pub fn quota_conflicts_by(
             continue;
         }
         sorted.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
-        let beyond = sorted
-            .into_iter()
-            .skip(usize::try_from(cap).unwrap_or(usize::MAX))
-            .cloned()
-            .collect();
-        conflicts.push(QuotaConflict {
-            business: business.clone(),
-            date,
-            cap,
-            count,
-            beyond,
-        });
+        let beyond = sorted.into_iter().skip(usize::try_from(cap).unwrap_or(usize::MAX)).cloned().collect();
+        conflicts.push(QuotaConflict { business: business.clone(), date, cap, count, beyond });
     }
     conflicts
 }
@@ -796,10 +700,7 @@ fn order_key(b: &Booking) -> (NaiveDateTime, &NodeName, &str, NaiveTime) {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
     #[error("系统日期 {given} 早于当前取号日期 {current},时钟可能被回拨,请联系管理员")]
-    ClockWentBack {
-        current: NaiveDate,
-        given: NaiveDate,
-    },
+    ClockWentBack { current: NaiveDate, given: NaiveDate },
     #[error("今日{}已发放至上限 {max} 个", .kind.label_zh())]
     TicketsExhausted { kind: TicketKind, max: u32 },
     #[error("预约须持申请人有效身份证件")]
@@ -875,9 +776,7 @@ impl QueueError {
             | QueueError::TransferToSelf
             | QueueError::TransferMisaddressed
             | QueueError::QuotaInconsistent => Some("O4"),
-            QueueError::AppointmentExpired { .. } | QueueError::AppointmentNotBooked => {
-                Some("W1.4")
-            }
+            QueueError::AppointmentExpired { .. } | QueueError::AppointmentNotBooked => Some("W1.4"),
             QueueError::BusinessMismatch { .. }
             | QueueError::DateMismatch { .. }
             | QueueError::SlotInPast { .. } => None,
@@ -903,11 +802,7 @@ mod tests {
         NodeName::new(s)
     }
     fn housing() -> Business {
-        Business {
-            key: ItemCode::new("HF-001"),
-            eligible: true,
-            average_daily_volume: 200,
-        }
+        Business { key: ItemCode::new("HF-001"), eligible: true, average_daily_volume: 200 }
     }
     fn person(date: NaiveDate, slot: &str) -> AppointmentRequest {
         AppointmentRequest {
@@ -924,15 +819,9 @@ mod tests {
     fn ticket_numbers_and_ids() {
         // rule W1.1: intake numbers A…, consultation numbers C…, node-prefixed ids.
         let mut dispenser = TicketDispenser::new(node("town-03"), d("2026-03-02"));
-        let a1 = dispenser
-            .issue(TicketKind::Intake, d("2026-03-02"))
-            .expect("issued");
-        let a2 = dispenser
-            .issue(TicketKind::Intake, d("2026-03-02"))
-            .expect("issued");
-        let c1 = dispenser
-            .issue(TicketKind::Consultation, d("2026-03-02"))
-            .expect("issued");
+        let a1 = dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect("issued");
+        let a2 = dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect("issued");
+        let c1 = dispenser.issue(TicketKind::Consultation, d("2026-03-02")).expect("issued");
         assert_eq!(a1.display_number(), "A0001");
         assert_eq!(a2.display_number(), "A0002");
         assert_eq!(c1.display_number(), "C0001");
@@ -963,24 +852,16 @@ mod tests {
         // rule W1.1: unique per node per day; restart on a new day; the clock going back is refused.
         let mut dispenser = TicketDispenser::new(node("hall"), d("2026-03-02"));
         for _ in 0..5 {
-            dispenser
-                .issue(TicketKind::Intake, d("2026-03-02"))
-                .expect("issued");
+            dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect("issued");
         }
-        let next_day = dispenser
-            .issue(TicketKind::Intake, d("2026-03-03"))
-            .expect("issued");
+        let next_day = dispenser.issue(TicketKind::Intake, d("2026-03-03")).expect("issued");
         assert_eq!(next_day.serial, 1);
         assert_eq!(next_day.date, d("2026-03-03"));
-        let err = dispenser
-            .issue(TicketKind::Intake, d("2026-03-02"))
-            .expect_err("clock went back");
+        let err = dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect_err("clock went back");
         assert_eq!(err.code(), "queue.clock_went_back");
         assert_eq!(err.rule(), Some("W1.1"));
         // The refusal changed nothing.
-        let after = dispenser
-            .issue(TicketKind::Intake, d("2026-03-03"))
-            .expect("issued");
+        let after = dispenser.issue(TicketKind::Intake, d("2026-03-03")).expect("issued");
         assert_eq!(after.serial, 2);
     }
 
@@ -993,23 +874,15 @@ mod tests {
             next_intake: TICKETS_PER_DAY_MAX,
             next_consultation: 0,
         };
-        let last = dispenser
-            .issue(TicketKind::Intake, d("2026-03-02"))
-            .expect("issued");
+        let last = dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect("issued");
         assert_eq!(last.display_number(), "A9999");
-        let err = dispenser
-            .issue(TicketKind::Intake, d("2026-03-02"))
-            .expect_err("exhausted");
+        let err = dispenser.issue(TicketKind::Intake, d("2026-03-02")).expect_err("exhausted");
         assert_eq!(err.code(), "queue.tickets_exhausted");
         assert!(err.to_string().contains("受理业务号"));
-        let c = dispenser
-            .issue(TicketKind::Consultation, d("2026-03-02"))
-            .expect("issued");
+        let c = dispenser.issue(TicketKind::Consultation, d("2026-03-02")).expect("issued");
         assert_eq!(c.display_number(), "C0001");
         // A new day starts over.
-        let next = dispenser
-            .issue(TicketKind::Intake, d("2026-03-03"))
-            .expect("issued");
+        let next = dispenser.issue(TicketKind::Intake, d("2026-03-03")).expect("issued");
         assert_eq!(next.serial, 1);
     }
 
@@ -1047,24 +920,15 @@ mod tests {
         assert_eq!(err.code(), "queue.agent_id_missing");
         assert_eq!(err.to_string(), "单位预约须持经办人有效身份证件");
         org.agent_id = Some(" ".into());
-        assert_eq!(
-            org.validate(&business).map_err(|e| e.code()),
-            Err("queue.agent_id_missing")
-        );
+        assert_eq!(org.validate(&business).map_err(|e| e.code()), Err("queue.agent_id_missing"));
         org.agent_id = Some("440524188001010014".into());
         assert_eq!(org.validate(&business), Ok(()));
         org.applicant_id = String::new();
-        assert_eq!(
-            org.validate(&business).map_err(|e| e.code()),
-            Err("queue.organisation_code_missing")
-        );
+        assert_eq!(org.validate(&business).map_err(|e| e.code()), Err("queue.organisation_code_missing"));
 
         let mut long = ok.clone();
         long.applicant_id = "1".repeat(APPOINTMENT_ID_CHARS_MAX + 1);
-        assert_eq!(
-            long.validate(&business).map_err(|e| e.code()),
-            Err("queue.id_too_long")
-        );
+        assert_eq!(long.validate(&business).map_err(|e| e.code()), Err("queue.id_too_long"));
     }
 
     #[test]
@@ -1078,9 +942,7 @@ mod tests {
         assert_eq!(business.daily_cap(QuotaShare::default()), 0);
         let mut ledger = QuotaLedger::new(node("hall"), business.key.clone(), d("2026-03-02"), 5);
         assert_eq!(
-            ledger
-                .book(&business, &req, dt("2026-03-01 10:00:00"))
-                .map_err(|e| e.code()),
+            ledger.book(&business, &req, dt("2026-03-01 10:00:00")).map_err(|e| e.code()),
             Err("queue.not_eligible")
         );
         assert_eq!(ledger.used(), 0);
@@ -1097,54 +959,33 @@ mod tests {
         assert_eq!(share.cap(u32::MAX), u32::MAX / 10);
         let raised = QuotaShare::new(150).expect("valid");
         assert_eq!(raised.cap(199), 29);
-        assert_eq!(
-            QuotaShare::new(1_000).expect("valid").cap(u32::MAX),
-            u32::MAX
-        );
+        assert_eq!(QuotaShare::new(1_000).expect("valid").cap(u32::MAX), u32::MAX);
         let err = QuotaShare::new(1_001).expect_err("too large");
         assert_eq!(err.code(), "queue.share_too_large");
         assert_eq!(err.rule(), Some("W1.3"));
         // A hand-edited stored value is read as the maximum.
-        assert_eq!(
-            QuotaShare {
-                per_mille: u16::MAX
-            }
-            .cap(50),
-            50
-        );
+        assert_eq!(QuotaShare { per_mille: u16::MAX }.cap(50), 50);
         assert_eq!(housing().daily_cap(share), 20);
     }
 
     #[test]
     fn split_is_largest_remainder_and_deterministic() {
         // rule W1.3, rule O4: the cap is split in advance; shares sum to the cap exactly.
-        let plan = QuotaPlan::split(
-            10,
-            &[(node("town-b"), 1), (node("hall"), 1), (node("town-a"), 1)],
-        );
+        let plan = QuotaPlan::split(10, &[(node("town-b"), 1), (node("hall"), 1), (node("town-a"), 1)]);
         // 10/3 = 3 each, one left over: equal remainders go to the first name ("hall").
         assert_eq!(plan.share(&node("hall")), 4);
         assert_eq!(plan.share(&node("town-a")), 3);
         assert_eq!(plan.share(&node("town-b")), 3);
         assert_eq!(plan.allocated(), 10);
-        let reordered = QuotaPlan::split(
-            10,
-            &[(node("town-a"), 1), (node("town-b"), 1), (node("hall"), 1)],
-        );
+        let reordered = QuotaPlan::split(10, &[(node("town-a"), 1), (node("town-b"), 1), (node("hall"), 1)]);
         assert_eq!(plan, reordered);
 
         // 20 over weights 5:3:2 → 10, 6, 4 exactly.
         let p = QuotaPlan::split(20, &[(node("a"), 5), (node("b"), 3), (node("c"), 2)]);
-        assert_eq!(
-            p.shares().values().copied().collect::<Vec<_>>(),
-            vec![10, 6, 4]
-        );
+        assert_eq!(p.shares().values().copied().collect::<Vec<_>>(), vec![10, 6, 4]);
         // 7 over 5:3:2 → 3.5, 2.1, 1.4 → floors 3, 2, 1; leftover 1 to the largest remainder (a).
         let p = QuotaPlan::split(7, &[(node("a"), 5), (node("b"), 3), (node("c"), 2)]);
-        assert_eq!(
-            p.shares().values().copied().collect::<Vec<_>>(),
-            vec![4, 2, 1]
-        );
+        assert_eq!(p.shares().values().copied().collect::<Vec<_>>(), vec![4, 2, 1]);
         // A duplicate name adds up; zero weights everywhere split evenly; nobody → nothing.
         let p = QuotaPlan::split(9, &[(node("a"), 1), (node("b"), 1), (node("a"), 1)]);
         assert_eq!((p.share(&node("a")), p.share(&node("b"))), (6, 3));
@@ -1153,10 +994,7 @@ mod tests {
         let p = QuotaPlan::split(5, &[]);
         assert_eq!(p.allocated(), 0);
         assert_eq!(p.share(&node("a")), 0);
-        let p = QuotaPlan::split(
-            u32::MAX,
-            &[(node("a"), u32::MAX), (node("b"), u32::MAX), (node("c"), 1)],
-        );
+        let p = QuotaPlan::split(u32::MAX, &[(node("a"), u32::MAX), (node("b"), u32::MAX), (node("c"), 1)]);
         assert_eq!(p.allocated(), u64::from(u32::MAX));
     }
 
@@ -1174,28 +1012,17 @@ mod tests {
         let mut ids = BTreeSet::new();
         for _ in 0..5 {
             let b = ledger
-                .book(
-                    &business,
-                    &person(day, "09:00:00"),
-                    dt("2026-03-01 10:00:00"),
-                )
+                .book(&business, &person(day, "09:00:00"), dt("2026-03-01 10:00:00"))
                 .expect("within share");
             assert!(ids.insert(b.id));
         }
         assert!(ids.contains("town-a-20260302-HF-001-B0001"));
         let err = ledger
-            .book(
-                &business,
-                &person(day, "09:00:00"),
-                dt("2026-03-01 10:00:00"),
-            )
+            .book(&business, &person(day, "09:00:00"), dt("2026-03-01 10:00:00"))
             .expect_err("share used up");
         assert_eq!(err.code(), "queue.quota_exhausted");
         assert_eq!(err.rule(), Some("W1.3"));
-        assert_eq!(
-            err.to_string(),
-            "本节点当日该业务预约名额已满(5/5),请改约其他日期"
-        );
+        assert_eq!(err.to_string(), "本节点当日该业务预约名额已满(5/5),请改约其他日期");
         assert_eq!(ledger.used(), 5);
     }
 
@@ -1206,24 +1033,18 @@ mod tests {
         let mut ledger = QuotaLedger::new(node("hall"), business.key.clone(), day, 5);
         let other_day = person(d("2026-03-03"), "09:00:00");
         assert_eq!(
-            ledger
-                .book(&business, &other_day, dt("2026-03-01 10:00:00"))
-                .map_err(|e| e.code()),
+            ledger.book(&business, &other_day, dt("2026-03-01 10:00:00")).map_err(|e| e.code()),
             Err("queue.date_mismatch")
         );
         let past = person(day, "09:00:00");
         assert_eq!(
-            ledger
-                .book(&business, &past, dt("2026-03-02 09:00:01"))
-                .map_err(|e| e.code()),
+            ledger.book(&business, &past, dt("2026-03-02 09:00:01")).map_err(|e| e.code()),
             Err("queue.slot_in_past")
         );
         let mut other = housing();
         other.key = ItemCode::new("RE-002");
         assert_eq!(
-            ledger
-                .book(&other, &past, dt("2026-03-01 09:00:00"))
-                .map_err(|e| e.code()),
+            ledger.book(&other, &past, dt("2026-03-01 09:00:00")).map_err(|e| e.code()),
             Err("queue.business_mismatch")
         );
         assert_eq!(ledger.used(), 0);
@@ -1238,30 +1059,18 @@ mod tests {
         let mut hall = plan.ledger(node("hall"), business.key.clone(), day);
         let mut town = plan.ledger(node("town-a"), business.key.clone(), day);
         for _ in 0..3 {
-            hall.book(
-                &business,
-                &person(day, "10:00:00"),
-                dt("2026-03-01 08:00:00"),
-            )
-            .expect("booked");
+            hall.book(&business, &person(day, "10:00:00"), dt("2026-03-01 08:00:00")).expect("booked");
         }
         // 5 held, 3 used: only 2 can be given.
         let err = hall.give(node("town-a"), 3).expect_err("too many");
         assert_eq!(err.code(), "queue.transfer_exceeds_unused");
         assert_eq!(err.rule(), Some("O4"));
-        assert_eq!(
-            hall.give(node("hall"), 1).map_err(|e| e.code()),
-            Err("queue.transfer_to_self")
-        );
+        assert_eq!(hall.give(node("hall"), 1).map_err(|e| e.code()), Err("queue.transfer_to_self"));
         let transfer = hall.give(node("town-a"), 2).expect("unused rights");
         assert_eq!(hall.share(), 3);
         assert_eq!(hall.unused(), 0);
         assert_eq!(town.receive(&transfer), Ok(true));
-        assert_eq!(
-            town.receive(&transfer),
-            Ok(false),
-            "a repeated delivery changes nothing"
-        );
+        assert_eq!(town.receive(&transfer), Ok(false), "a repeated delivery changes nothing");
         assert_eq!(town.share(), 7);
         plan.apply(&transfer).expect("recorded");
         assert_eq!(plan.share(&node("hall")), 3);
@@ -1269,22 +1078,16 @@ mod tests {
         assert_eq!(plan.allocated(), 10);
 
         let mut elsewhere = plan.ledger(node("town-b"), business.key.clone(), day);
+        assert_eq!(elsewhere.receive(&transfer).map_err(|e| e.code()), Err("queue.transfer_misaddressed"));
         assert_eq!(
-            elsewhere.receive(&transfer).map_err(|e| e.code()),
-            Err("queue.transfer_misaddressed")
-        );
-        assert_eq!(
-            plan.transfer(&node("hall"), &node("town-a"), 4)
-                .map_err(|e| e.code()),
+            plan.transfer(&node("hall"), &node("town-a"), 4).map_err(|e| e.code()),
             Err("queue.transfer_exceeds_unused")
         );
         assert_eq!(
-            plan.transfer(&node("hall"), &node("hall"), 1)
-                .map_err(|e| e.code()),
+            plan.transfer(&node("hall"), &node("hall"), 1).map_err(|e| e.code()),
             Err("queue.transfer_to_self")
         );
-        plan.transfer(&node("town-a"), &node("town-b"), 7)
-            .expect("moved");
+        plan.transfer(&node("town-a"), &node("town-b"), 7).expect("moved");
         assert_eq!(plan.allocated(), 10);
         assert_eq!(plan.share(&node("town-b")), 7);
     }
@@ -1294,9 +1097,7 @@ mod tests {
         let day = d("2026-03-02");
         let mut ledger = QuotaLedger::new(node("hall"), business.key.clone(), day, 1);
         let req = person(day, slot);
-        let booking = ledger
-            .book(&business, &req, dt("2026-03-01 08:00:00"))
-            .expect("booked");
+        let booking = ledger.book(&business, &req, dt("2026-03-01 08:00:00")).expect("booked");
         Appointment::new(booking, req)
     }
 
@@ -1312,12 +1113,7 @@ mod tests {
         assert_eq!(a.status, AppointmentStatus::Booked);
         assert!(a.is_expired(dt("2026-03-02 10:30:01")));
         assert!(a.expire(dt("2026-03-02 10:30:01")));
-        assert_eq!(
-            a.status,
-            AppointmentStatus::Cancelled {
-                reason: CancelReason::NoShow
-            }
-        );
+        assert_eq!(a.status, AppointmentStatus::Cancelled { reason: CancelReason::NoShow });
         // Once cancelled it is no longer "expired" and expiring again changes nothing.
         assert!(!a.is_expired(dt("2026-03-02 12:00:00")));
         assert!(!a.expire(dt("2026-03-02 12:00:00")));
@@ -1332,35 +1128,19 @@ mod tests {
         // rule W1.4: arriving at +60 min is in time; at +60 min 1 s it is refused.
         let mut on_time = appointment("09:30:00");
         on_time.arrive(dt("2026-03-02 10:30:00")).expect("in time");
-        assert_eq!(
-            on_time.status,
-            AppointmentStatus::Arrived {
-                at: dt("2026-03-02 10:30:00")
-            }
-        );
-        assert!(
-            !on_time.expire(dt("2026-03-02 23:00:00")),
-            "arrived: never expires"
-        );
+        assert_eq!(on_time.status, AppointmentStatus::Arrived { at: dt("2026-03-02 10:30:00") });
+        assert!(!on_time.expire(dt("2026-03-02 23:00:00")), "arrived: never expires");
 
         let mut late = appointment("09:30:00");
         let err = late.arrive(dt("2026-03-02 10:30:01")).expect_err("late");
         assert_eq!(err.code(), "queue.appointment_expired");
         assert_eq!(err.rule(), Some("W1.4"));
-        assert_eq!(
-            late.status,
-            AppointmentStatus::Booked,
-            "refusal changes nothing"
-        );
+        assert_eq!(late.status, AppointmentStatus::Booked, "refusal changes nothing");
 
         let mut withdrawn = appointment("09:30:00");
-        withdrawn
-            .cancel(CancelReason::Applicant)
-            .expect("cancelled");
+        withdrawn.cancel(CancelReason::Applicant).expect("cancelled");
         assert_eq!(
-            withdrawn
-                .cancel(CancelReason::Supervisor)
-                .map_err(|e| e.code()),
+            withdrawn.cancel(CancelReason::Supervisor).map_err(|e| e.code()),
             Err("queue.appointment_not_booked")
         );
     }
@@ -1403,10 +1183,7 @@ mod tests {
         let conflicts = quota_conflicts(&bookings, 2);
         assert_eq!(conflicts.len(), 1);
         let c = &conflicts[0];
-        assert_eq!(
-            (c.business.as_str(), c.date, c.cap, c.count),
-            ("HF", d("2026-03-02"), 2, 4)
-        );
+        assert_eq!((c.business.as_str(), c.date, c.cap, c.count), ("HF", d("2026-03-02"), 2, 4));
         let beyond: Vec<&str> = c.beyond.iter().map(|b| b.id.as_str()).collect();
         // Order: booked_at, then node: hall 08:00, town-a 09:00 | town-b 09:00, hall 10:00.
         assert_eq!(beyond, vec!["town-b-HF-1", "hall-HF-2"]);
@@ -1414,11 +1191,7 @@ mod tests {
 
         let mut reversed = bookings.clone();
         reversed.reverse();
-        assert_eq!(
-            quota_conflicts(&reversed, 2),
-            conflicts,
-            "order of input does not matter"
-        );
+        assert_eq!(quota_conflicts(&reversed, 2), conflicts, "order of input does not matter");
         assert!(quota_conflicts(&bookings, 4).is_empty());
         assert_eq!(quota_conflicts(&bookings, 0).len(), 3);
         let by = quota_conflicts_by(&bookings, |b, _| if b.as_str() == "HF" { 10 } else { 0 });
@@ -1428,8 +1201,7 @@ mod tests {
 
     #[test]
     fn serde_round_trip() {
-        let mut ledger =
-            QuotaLedger::new(node("hall"), ItemCode::new("HF-001"), d("2026-03-02"), 4);
+        let mut ledger = QuotaLedger::new(node("hall"), ItemCode::new("HF-001"), d("2026-03-02"), 4);
         let t = ledger.give(node("town"), 1).expect("given");
         let mut other = QuotaLedger::new(node("town"), ItemCode::new("HF-001"), d("2026-03-02"), 0);
         other.receive(&t).expect("received");
@@ -1438,16 +1210,10 @@ mod tests {
         assert_eq!(back, other);
         let a = appointment("09:00:00");
         let json = serde_json::to_string(&a).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<Appointment>(&json).expect("deserialise"),
-            a
-        );
+        assert_eq!(serde_json::from_str::<Appointment>(&json).expect("deserialise"), a);
         let plan = QuotaPlan::split(7, &[(node("a"), 2), (node("b"), 1)]);
         let json = serde_json::to_string(&plan).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<QuotaPlan>(&json).expect("deserialise"),
-            plan
-        );
+        assert_eq!(serde_json::from_str::<QuotaPlan>(&json).expect("deserialise"), plan);
     }
 
     #[derive(Debug, Clone)]
@@ -1467,11 +1233,7 @@ mod tests {
 
     fn scenario() -> impl Strategy<Value = (u32, Vec<u32>, Vec<Op>)> {
         (1usize..7).prop_flat_map(|n| {
-            (
-                0u32..120,
-                proptest::collection::vec(0u32..50, n),
-                proptest::collection::vec(op(n), 0..400),
-            )
+            (0u32..120, proptest::collection::vec(0u32..50, n), proptest::collection::vec(op(n), 0..400))
         })
     }
 

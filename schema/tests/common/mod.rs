@@ -204,8 +204,15 @@ impl World {
         Case::open(header(item), ev(at, clerk(), received(codes)), &self.ctx()).expect("case opens")
     }
 
+    /// Records an event stamped the way a node's HLC would stamp it: after every event the case
+    /// already holds, even at the same wall-clock minute.
     pub fn rec(&self, case: &mut Case, at: &str, role: Role, kind: EventKind) {
-        if let Err(e) = case.record(ev(at, role, kind), &self.ctx()) {
+        let mut event = ev(at, role, kind);
+        if let Some(last) = case.events.iter().map(|e| &e.hlc).max() {
+            let mut clock = yikou_schema::hlc::HlcClock::resume(NodeName::new(TOWN), last);
+            event.hlc = clock.tick(event.hlc.wall_ms).expect("clock ticks");
+        }
+        if let Err(e) = case.record(event, &self.ctx()) {
             panic!("event at {at} refused: {e} [{}]", e.code);
         }
     }
@@ -222,5 +229,51 @@ impl World {
         let err = case.record(ev(at, role, kind), &self.ctx()).expect_err("event must be refused");
         assert_eq!(case.events.len(), before, "a refused event writes nothing");
         (err.code, err.rule)
+    }
+}
+
+/// A small seeded generator (SplitMix64) for randomised tests: every such test prints its seed
+/// and replays from `YIKOU_SEED` (scripts/test.sh sets and prints one per run).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_env(test: &str) -> Rng {
+        let seed =
+            std::env::var("YIKOU_SEED").ok().and_then(|s| s.trim().parse().ok()).unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0x5EED)
+            });
+        println!("{test}: seed {seed} (replay with YIKOU_SEED={seed})");
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
     }
 }
