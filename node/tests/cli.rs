@@ -52,7 +52,8 @@ fn workday_after_beyond_the_loaded_years_warns_provisional() {
 #[test]
 fn next_years_calendar_is_loaded_with_a_flag() {
     let file = temp_file("2027.toml", "[2027]\nholidays = [\"2027-03-02\"]\nmakeup_workdays = []\n");
-    let out = yikou(&["calendar", "workday-after", "2027-03-01", "1", "--calendar", file.to_str().expect("utf8")]);
+    let out =
+        yikou(&["calendar", "workday-after", "2027-03-01", "1", "--calendar", file.to_str().expect("utf8")]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "2027-03-03");
     assert!(stderr(&out).is_empty());
@@ -105,7 +106,10 @@ fn catalog_check_lists_the_sample_catalog() {
 
 #[test]
 fn catalog_check_reports_every_problem_with_its_line() {
-    let bad = temp_file("bad-catalog.toml", "version = \"1\"\ntitle = \"x\"\nsample = true\n\n[[items]]\ncode = \"A\"\n");
+    let bad = temp_file(
+        "bad-catalog.toml",
+        "version = \"1\"\ntitle = \"x\"\nsample = true\n\n[[items]]\ncode = \"A\"\n",
+    );
     let out = yikou(&["catalog", "check", bad.to_str().expect("utf8")]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("行"), "{}", stderr(&out));

@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Role;
 use crate::calendar::{Deadline, WorkCalendar};
-use crate::case::{Case, CaseState, Channel, DutyKind, EventKind, Level};
+use crate::case::{Case, CaseState, Channel, DutyKind, Level};
 use crate::codes::DepartmentCode;
 use crate::supervision::{self, Policy};
 
@@ -281,21 +281,6 @@ pub struct CaseFacts {
     pub ratings: Vec<Rating>,
 }
 
-/// The role that recorded the acceptance the fold applied (plain or with tolerance).
-fn acceptance_role<'a>(case: &'a Case, st: &CaseState) -> Option<&'a Role> {
-    if let Some(t) = &st.tolerance {
-        return case.events.iter().find(|e| e.id() == t.event).map(|e| &e.actor.role);
-    }
-    let accepted_at: NaiveDateTime = st.accepted_at?;
-    // Only one acceptance is ever applied (a second one is refused or becomes a conflict);
-    // it is the one stamped at `accepted_at`, the earliest by HLC if several share the moment.
-    case.events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::Accepted { .. }) && e.hlc.local() == accepted_at)
-        .min()
-        .map(|e| &e.actor.role)
-}
-
 /// The facts of one case, from its events and folded state. `None` for a case without a receipt
 /// (only seen when a merge delivered later events first).
 pub fn case_facts(case: &Case, st: &CaseState, cal: &WorkCalendar) -> Option<CaseFacts> {
@@ -313,7 +298,7 @@ pub fn case_facts(case: &Case, st: &CaseState, cal: &WorkCalendar) -> Option<Cas
     };
     let paperless =
         accepted.then(|| online && st.handovers.values().all(|h| h.handed_at.is_none() || !h.paper));
-    let comprehensive = acceptance_role(case, st).map(|r| *r == Role::WindowClerk);
+    let comprehensive = st.accepted_by.as_ref().map(|a| a.role == Role::WindowClerk);
 
     let mut on_time = None;
     let mut on_time_unassessed = false;
@@ -455,6 +440,7 @@ pub fn indicators(
 mod tests {
     use super::*;
     use crate::actor::Actor;
+    use crate::case::EventKind;
     use crate::case::{
         CaseHeader, CommandContext, Commitment, Condition, Event, Outcome, PreAcceptance, PresentedMaterial,
         Problem, Signatory,
@@ -464,6 +450,7 @@ mod tests {
     use crate::hlc::{Hlc, ms_from_local};
     use crate::ids::{Applicant, ApplicantId, CaseNumber, NodeCode};
     use crate::tolerance::DishonestyList;
+    use chrono::NaiveDateTime;
 
     const FOOD: &str = "SCJGJ";
     const ESTATE: &str = "BDCDJ";

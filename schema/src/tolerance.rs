@@ -169,6 +169,30 @@ pub fn eligibility(
     if tolerable.is_empty() && key.is_empty() {
         reasons.push(no("T1", "tolerance.nothing_missing", Route::AcceptNormally, "材料已齐全,可直接受理"));
     }
+    let latest = match applicant_and_deadline(item, applicant, on, requested_deadline, ctx, &mut reasons) {
+        Some(latest) => latest,
+        None => return Eligibility::NotEligible { reasons },
+    };
+    if reasons.is_empty() {
+        Eligibility::Eligible {
+            missing: tolerable.iter().map(|m| m.code.clone()).collect(),
+            latest_deadline: latest,
+        }
+    } else {
+        Eligibility::NotEligible { reasons }
+    }
+}
+
+/// The reasons that rest on the applicant and the deadline rather than the materials (T1 legacy
+/// IDs, T3.6, T3.3). Returns the latest allowed deadline, or `None` when it cannot be computed.
+fn applicant_and_deadline(
+    item: &Item,
+    applicant: &ApplicantId,
+    on: NaiveDate,
+    requested_deadline: Option<NaiveDate>,
+    ctx: &CommandContext<'_>,
+    reasons: &mut Vec<Ineligibility>,
+) -> Option<Deadline<NaiveDate>> {
     if applicant.needs_review() {
         reasons.push(no(
             "T1",
@@ -192,7 +216,7 @@ pub fn eligibility(
         Ok(d) => d,
         Err(e) => {
             reasons.push(no(e.rule, e.code, Route::NormalProcedure, e.message));
-            return Eligibility::NotEligible { reasons };
+            return None;
         }
     };
     if let Some(d) = requested_deadline {
@@ -212,14 +236,7 @@ pub fn eligibility(
             ));
         }
     }
-    if reasons.is_empty() {
-        Eligibility::Eligible {
-            missing: tolerable.iter().map(|m| m.code.clone()).collect(),
-            latest_deadline: latest,
-        }
-    } else {
-        Eligibility::NotEligible { reasons }
-    }
+    Some(latest)
 }
 
 /// The command gate's tolerance checks that need reference data: the deadline against the
@@ -230,15 +247,16 @@ pub fn check_command(
     commitment: &Commitment,
     ctx: &CommandContext<'_>,
 ) -> Result<(), RuleViolation> {
-    let presented: Vec<PresentedMaterial> = Vec::new();
-    // Material completeness was checked structurally; here only the applicant, the list and
-    // the deadline matter, so eligibility's material reasons are filtered out.
-    if let Eligibility::NotEligible { reasons } =
-        eligibility(&header.item, &presented, header.applicant.id(), today, Some(commitment.deadline), ctx)
-        && let Some(r) = reasons
-            .into_iter()
-            .find(|r| !matches!(r.code, "tolerance.key_material_missing" | "tolerance.nothing_missing"))
-    {
+    let mut reasons = Vec::new();
+    applicant_and_deadline(
+        &header.item,
+        header.applicant.id(),
+        today,
+        Some(commitment.deadline),
+        ctx,
+        &mut reasons,
+    );
+    if let Some(r) = reasons.into_iter().next() {
         return Err(RuleViolation::new(r.rule, r.code, r.message));
     }
     if commitment.dishonesty_list_version != ctx.dishonesty.version {

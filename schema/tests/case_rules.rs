@@ -870,3 +870,19 @@ fn refused_events_write_nothing_and_stale_clocks_are_refused() {
     assert_eq!(err.code, "case.stale_clock");
     assert_eq!(case, before);
 }
+
+#[test]
+fn a_late_supplement_arriving_by_merge_is_a_conflict() {
+    // rule T3.6, rule O4: after the deadline no supplement counts, even one recorded at a node
+    // whose clerk could not see the deadline had passed; it is raised, not applied.
+    let w = World::new();
+    let mut case = w.open(tolerant_item(), "2026-03-02 09:00", &["K1", "K2"]);
+    tolerance_accept(&w, &mut case, "2026-03-02 09:10", "2026-03-06");
+    let late =
+        ev_on(HALL, "2026-03-09 09:00", clerk(), EventKind::SupplementReceived { materials: vec![m("T1")] });
+    case.merge([late]);
+    let st = case.state();
+    assert_eq!(st.outstanding_materials(), vec![m("T1"), m("T2")]);
+    assert_eq!(st.conflicts.len(), 1);
+    assert_eq!(st.conflicts[0].rule, "T3.6");
+}

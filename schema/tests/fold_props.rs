@@ -31,11 +31,11 @@ fn text(rng: &mut Rng) -> String {
 }
 
 fn material(rng: &mut Rng) -> MaterialCode {
-    m(*rng.pick(&["K1", "K2", "T1", "T2", "T1", "T2", "X9"]))
+    m(rng.pick(&["K1", "K2", "T1", "T2", "T1", "T2", "X9"]))
 }
 
 fn department(rng: &mut Rng) -> DepartmentCode {
-    dept(*rng.pick(&[DEPT, DEPT, DEPT_B, DEPT_C, "D-NONE"]))
+    dept(rng.pick(&[DEPT, DEPT, DEPT_B, DEPT_C, "D-NONE"]))
 }
 
 fn condition(rng: &mut Rng) -> Condition {
@@ -66,7 +66,7 @@ fn duty(rng: &mut Rng) -> DutyKind {
 }
 
 fn level(rng: &mut Rng) -> Level {
-    *rng.pick(&[Level::Normal, Level::Warning, Level::Yellow, Level::Red])
+    rng.pick(&[Level::Normal, Level::Warning, Level::Yellow, Level::Red])
 }
 
 /// Any event kind, with payloads that are often valid and sometimes not.
@@ -150,18 +150,16 @@ fn kind(rng: &mut Rng, deadline_base: NaiveDateTime) -> EventKind {
 /// The role that would plausibly record `kind` (most of the time), or any role.
 fn role_for(rng: &mut Rng, kind: &EventKind) -> Role {
     if rng.chance(15) {
-        return rng
-            .pick(&[
-                clerk(),
-                reviewer(DEPT),
-                reviewer(DEPT_B),
-                Role::IssuingWindow,
-                Role::HallCentre,
-                Role::Supervisor,
-                Role::Auditor,
-                Role::System,
-            ])
-            .clone();
+        return rng.pick(&[
+            clerk(),
+            reviewer(DEPT),
+            reviewer(DEPT_B),
+            Role::IssuingWindow,
+            Role::HallCentre,
+            Role::Supervisor,
+            Role::Auditor,
+            Role::System,
+        ]);
     }
     match kind {
         EventKind::HandoverSigned { department } => Role::DepartmentReviewer(department.clone()),
@@ -169,7 +167,7 @@ fn role_for(rng: &mut Rng, kind: &EventKind) -> Role {
         | EventKind::SpecialProcedureEnded
         | EventKind::ProposedDecision { .. }
         | EventKind::Decided { .. }
-        | EventKind::ReportedUpward { .. } => reviewer(*rng.pick(&[DEPT, DEPT, DEPT_B])),
+        | EventKind::ReportedUpward { .. } => reviewer(rng.pick(&[DEPT, DEPT, DEPT_B])),
         EventKind::Notified { .. } | EventKind::Delivered { .. } | EventKind::ResultFormReturned => {
             Role::IssuingWindow
         }
@@ -228,7 +226,7 @@ fn replicas_that_worked_apart_converge_to_one_state() {
     let mut conflicts_seen = 0usize;
     let mut phases = std::collections::BTreeSet::new();
     for round in 0..120 {
-        let item = rng.pick(&items()).clone();
+        let item = rng.pick(&items());
         let start = t("2026-03-02 09:00") + Duration::days(rng.below(200) as i64);
         let opened = ev_at(TOWN, start, 0, clerk(), received(&["K1", "K2", "T1"]));
         let Ok(case) = Case::open(header(item), opened.clone(), &w.ctx()) else { continue };
@@ -293,14 +291,14 @@ fn the_fold_is_the_same_for_every_arrival_order() {
     // rule O3: the state is a pure fold, independent of the order in which events arrived.
     let mut rng = Rng::from_env("the_fold_is_the_same_for_every_arrival_order");
     for round in 0..300 {
-        let h = header(rng.pick(&items()).clone());
+        let h = header(rng.pick(&items()));
         let start = t("2026-03-02 09:00");
         let mut events: Vec<Event> = (0..rng.below(40))
             .map(|i| {
                 let at = start + Duration::minutes(rng.below(20_000) as i64);
                 let k = if i == 0 { received(&["K1", "K2"]) } else { kind(&mut rng, at) };
                 let role = role_for(&mut rng, &k);
-                ev_at(*rng.pick(&NODES), at, rng.below(3) as u32, role, k)
+                ev_at(rng.pick(&NODES), at, rng.below(3) as u32, role, k)
             })
             .collect();
         let reference = state::fold(&h, &events);
@@ -322,14 +320,14 @@ fn no_event_sequence_panics_the_fold_or_the_gate() {
     let mut rng = Rng::from_env("no_event_sequence_panics_the_fold_or_the_gate");
     let w = World::new();
     for _ in 0..300 {
-        let h = header(rng.pick(&items()).clone());
+        let h = header(rng.pick(&items()));
         let mut case = Case { header: h, events: Vec::new() };
         let mut at = t("2026-03-02 09:00");
         for _ in 0..rng.below(60) {
             at += Duration::minutes(rng.below(3_000) as i64);
             let k = kind(&mut rng, at);
             let role = role_for(&mut rng, &k);
-            let e = ev_at(*rng.pick(&NODES), at, 0, role, k);
+            let e = ev_at(rng.pick(&NODES), at, 0, role, k);
             if rng.chance(50) {
                 let _ = case.record(e, &w.ctx());
             } else {
@@ -355,7 +353,7 @@ fn events_round_trip_through_json() {
         let at = t("2026-03-02 09:00") + Duration::minutes(rng.below(100_000) as i64);
         let k = kind(&mut rng, at);
         let role = role_for(&mut rng, &k);
-        let e = ev_at(*rng.pick(&NODES), at, rng.below(5) as u32, role, k);
+        let e = ev_at(rng.pick(&NODES), at, rng.below(5) as u32, role, k);
         let json = serde_json::to_string(&e).expect("serializes");
         let back: Event = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, e);

@@ -164,6 +164,8 @@ pub struct CaseState {
     pub corrections: Vec<(NaiveDateTime, Vec<Problem>)>,
     pub not_accepted: Option<(NaiveDateTime, Vec<String>)>,
     pub accepted_at: Option<NaiveDateTime>,
+    /// Who accepted (综合受理 or a department's own intake staff, W3.2): for the W10 indicators.
+    pub accepted_by: Option<Actor>,
     pub tolerance: Option<ToleranceState>,
     pub handovers: BTreeMap<DepartmentCode, HandoverState>,
     pub pauses: Vec<Pause>,
@@ -198,6 +200,7 @@ impl CaseState {
             corrections: Vec::new(),
             not_accepted: None,
             accepted_at: None,
+            accepted_by: None,
             tolerance: None,
             handovers: BTreeMap::new(),
             pauses: Vec::new(),
@@ -544,6 +547,18 @@ pub fn check_structure(header: &CaseHeader, st: &CaseState, event: &Event) -> Re
             if materials.is_empty() || materials.len() > MATERIALS_PER_EVENT_MAX {
                 return Err(v("T3.5", "case.supplement_empty", "请登记本次补交的材料"));
             }
+            // T3.6: arrival at the window is the time of supply; after the deadline, denial.
+            let today = event.hlc.local().date();
+            if today > t.commitment.deadline {
+                return Err(v(
+                    "T3.6",
+                    "case.supplement_late",
+                    format!(
+                        "已超过承诺补交期限 {},不能再接收补交材料,应依法作出不予审批决定",
+                        t.commitment.deadline
+                    ),
+                ));
+            }
             let outstanding = t.outstanding();
             let unexpected: Vec<MaterialCode> =
                 materials.iter().filter(|m| !outstanding.contains(m)).cloned().collect();
@@ -560,7 +575,7 @@ pub fn check_structure(header: &CaseHeader, st: &CaseState, event: &Event) -> Re
             decision_phase_open(header, st)?;
             check_text("T3.4", "拟审批意见", opinion)
         }
-        EventKind::Decided { outcome } => check_decision(header, st, outcome),
+        EventKind::Decided { outcome } => check_decision(header, st, outcome, event.hlc.local().date()),
         EventKind::ResultToIssuing { register_entry } => {
             if st.phase != Phase::Decided {
                 return Err(v("W6.1", "case.not_decided", "办件尚未作出决定,不能转交发证窗口"));
@@ -764,7 +779,12 @@ fn decision_phase_open(header: &CaseHeader, st: &CaseState) -> Result<(), RuleVi
     }
 }
 
-fn check_decision(header: &CaseHeader, st: &CaseState, outcome: &Outcome) -> Result<(), RuleViolation> {
+fn check_decision(
+    header: &CaseHeader,
+    st: &CaseState,
+    outcome: &Outcome,
+    today: NaiveDate,
+) -> Result<(), RuleViolation> {
     if st.decision.is_some() {
         return Err(v("O4", "case.already_decided", "该办件已作出审批决定,不能重复决定"));
     }
@@ -792,6 +812,11 @@ fn check_decision(header: &CaseHeader, st: &CaseState, outcome: &Outcome) -> Res
             if *basis == DenialBasis::ToleranceLapsed && outstanding.is_empty() {
                 return Err(v("T3.6", "case.nothing_lapsed", "容缺材料已补齐,不能以逾期未补交为由不予审批"));
             }
+            if *basis == DenialBasis::ToleranceLapsed
+                && st.tolerance.as_ref().is_some_and(|t| today <= t.commitment.deadline)
+            {
+                return Err(v("T3.6", "case.not_lapsed", "承诺补交期限尚未届满,不能以逾期为由不予审批"));
+            }
             Ok(())
         }
     }
@@ -816,24 +841,6 @@ pub fn check_command(
     match &event.kind {
         EventKind::ToleranceAccepted { commitment, .. } => {
             crate::tolerance::check_command(header, today, commitment, ctx)
-        }
-        EventKind::SupplementReceived { .. } => {
-            let deadline = st.tolerance.as_ref().map(|t| t.commitment.deadline);
-            match deadline {
-                Some(d) if today > d => Err(v(
-                    "T3.6",
-                    "case.supplement_late",
-                    format!("已超过承诺补交期限 {d},不能再接收补交材料,应依法作出不予审批决定"),
-                )),
-                _ => Ok(()),
-            }
-        }
-        EventKind::Decided { outcome: Outcome::Deny { basis: DenialBasis::ToleranceLapsed, .. } } => {
-            let deadline = st.tolerance.as_ref().map(|t| t.commitment.deadline);
-            match deadline {
-                Some(d) if today > d => Ok(()),
-                _ => Err(v("T3.6", "case.not_lapsed", "承诺补交期限尚未届满,不能以逾期为由不予审批")),
-            }
         }
         EventKind::ConflictResolved { conflict, .. } => {
             if st.conflicts.iter().any(|c| c.id == *conflict) {
@@ -880,7 +887,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
         }
         EventKind::Accepted { presented } => {
             st.presented = merged_presented(st, presented);
-            accept(header, st, at);
+            accept(header, st, at, &event.actor);
         }
         EventKind::ToleranceAccepted { presented, commitment } => {
             st.presented = merged_presented(st, presented);
@@ -890,7 +897,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
                 commitment: commitment.clone(),
                 supplied: BTreeMap::new(),
             });
-            accept(header, st, at);
+            accept(header, st, at, &event.actor);
         }
         EventKind::CorrectionNotice { problems } => {
             answer_round(st);
@@ -1011,13 +1018,14 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
     }
 }
 
-fn accept(header: &CaseHeader, st: &mut CaseState, at: NaiveDateTime) {
+fn accept(header: &CaseHeader, st: &mut CaseState, at: NaiveDateTime, by: &Actor) {
     if let Some(r) = st.rounds.last_mut()
         && r.answered.is_none()
     {
         r.answered = Some(at);
     }
     st.accepted_at = Some(at);
+    st.accepted_by = Some(by.clone());
     st.phase = Phase::Accepted;
     // The handover duty of the first department (serial) or every department (parallel, single)
     // starts at acceptance (W4.1, W4.3).

@@ -266,8 +266,8 @@ impl Rng {
         self.next() % 100 < percent
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
     }
 
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
