@@ -16,6 +16,12 @@ seed="${YIKOU_SEED:-${PROPTEST_RNG_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d 
 export YIKOU_SEED="$seed" PROPTEST_RNG_SEED="$seed"
 echo "randomised tests seed: $seed (replay: YIKOU_SEED=$seed PROPTEST_RNG_SEED=$seed scripts/test.sh)"
 
-cargo test --workspace --locked --all-targets "$@"
-# Doc tests are not part of --all-targets.
-cargo test --workspace --locked --doc
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+# Doc tests are not part of --all-targets; run them first so the run closes on the full suite.
+cargo test --workspace --locked --doc 2>&1 | tee "$log"
+cargo test --workspace --locked --all-targets "$@" 2>&1 | tee -a "$log"
+
+# One closing line over every test binary of the run.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
