@@ -1,0 +1,15 @@
+//! # yikou-node: the node (library part)
+//!
+//! The only crate that owns disks, sockets, HTTP and the clock. Layout:
+//! - [`doc`]: the Automerge document layout of a case and of shared reference data (a
+//!   compatibility boundary, versioned by [`doc::DOC_LAYOUT_VERSION`]).
+//! - [`store`]: cases as Automerge documents in sled: snapshots plus change chunks, a change feed,
+//!   secondary indexes, checksums, group-committed fsync, attachments, a bounded document cache.
+//!
+//! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
+//!
+//! The binary `yikou` (`main.rs`) is the command line over these.
+
+pub mod doc;
+pub mod fixtures;
+pub mod store;

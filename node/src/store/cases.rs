@@ -1,0 +1,498 @@
+//! [`CaseStore`]: cases as Automerge documents over a [`Kv`].
+//!
+//! A write (new case, new events, changes from a peer) runs under the store's write lock: the
+//! document is loaded (from the cache or from its snapshot and chunks), changed, and one atomic
+//! batch carries the new change chunk (or, when compaction is due, the new snapshot and the
+//! deletion of the chunks it replaces), the document's metadata, its feed entry and its index
+//! entries. The lock is released, and the writer waits for a group fsync before it is
+//! acknowledged (O2). If the batch fails, the cached document is dropped, so memory never holds
+//! what the disk does not.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use automerge::ChangeHash;
+use lru::LruCache;
+use serde::{Deserialize, Serialize};
+use yikou_schema::calendar::WorkCalendar;
+use yikou_schema::case::{Case, CaseState, DutyKind, Event};
+use yikou_schema::supervision;
+
+use super::gate::SyncGate;
+use super::kv::{Kv, WriteBatch};
+use super::{STORE_LAYOUT_VERSION, StoreError, record};
+use crate::doc::CaseDoc;
+
+/// Limits of one store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Loaded documents kept in memory (~20–40 KB each).
+    pub cache_docs_max: usize,
+    /// Compact a document once it has more change chunks than this…
+    pub compact_chunks_max: u32,
+    /// …or once its chunks outweigh its snapshot.
+    pub compact_when_chunks_exceed_snapshot: bool,
+    /// Writers waiting at once; more are refused with `Busy` (back-pressure, not a queue).
+    pub writers_max: usize,
+    /// Feed entries or index hits one query returns at most.
+    pub query_limit_max: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            cache_docs_max: 4_096,
+            compact_chunks_max: 10,
+            compact_when_chunks_exceed_snapshot: true,
+            writers_max: 1_024,
+            query_limit_max: 10_000,
+        }
+    }
+}
+
+/// The secondary indexes (kept in the same batch as the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Index {
+    /// The case's phase (`received`, `in_review`, …).
+    Phase,
+    /// The applicant's ID number or credit code.
+    Applicant,
+    Item,
+    Department,
+    /// The promised decision date (YYYY-MM-DD), for cases awaiting a decision.
+    Due,
+    /// The township (or hall) scope the case belongs to (O5).
+    Scope,
+}
+
+impl Index {
+    pub const ALL: [Index; 6] =
+        [Index::Phase, Index::Applicant, Index::Item, Index::Department, Index::Due, Index::Scope];
+
+    fn tag(self) -> &'static str {
+        match self {
+            Index::Phase => "phase",
+            Index::Applicant => "applicant",
+            Index::Item => "item",
+            Index::Department => "department",
+            Index::Due => "due",
+            Index::Scope => "scope",
+        }
+    }
+}
+
+/// What an acknowledged write returns: its place in the feed and the document's new heads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub seq: u64,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// One entry of the change feed: the document's latest change is at `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    pub seq: u64,
+    pub doc: String,
+    pub heads: Vec<String>,
+}
+
+/// Per-document metadata, stored at `d/{doc}/m`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct DocMeta {
+    /// Chunks stored since the snapshot, numbered `first_chunk..next_chunk`.
+    first_chunk: u64,
+    next_chunk: u64,
+    chunk_bytes: u64,
+    snapshot_bytes: u64,
+    /// The feed entry currently standing for this document.
+    seq: u64,
+    heads: Vec<String>,
+    index: Vec<(Index, String)>,
+}
+
+impl DocMeta {
+    fn chunks(&self) -> u64 {
+        self.next_chunk - self.first_chunk
+    }
+}
+
+struct WriteState {
+    seq: u64,
+    docs: u64,
+}
+
+/// The case store.
+pub struct CaseStore {
+    kv: Arc<dyn Kv>,
+    actor: Vec<u8>,
+    config: StoreConfig,
+    calendar: WorkCalendar,
+    epoch: [u8; 16],
+    write: Mutex<WriteState>,
+    gate: SyncGate,
+    cache: Mutex<LruCache<String, CaseDoc>>,
+    writers: AtomicUsize,
+}
+
+fn doc_key(doc: &str, part: &str) -> Vec<u8> {
+    format!("d/{doc}/{part}").into_bytes()
+}
+
+fn chunk_key(doc: &str, n: u64) -> Vec<u8> {
+    format!("d/{doc}/c/{n:016x}").into_bytes()
+}
+
+fn feed_key(seq: u64) -> Vec<u8> {
+    format!("f/{seq:016x}").into_bytes()
+}
+
+fn index_key(index: Index, value: &str, doc: &str) -> Vec<u8> {
+    format!("i/{}\0{value}\0{doc}", index.tag()).into_bytes()
+}
+
+fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
+    heads.iter().map(|h| h.to_string()).collect()
+}
+
+fn u64_of(bytes: Option<Vec<u8>>) -> u64 {
+    bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map_or(0, u64::from_be_bytes)
+}
+
+/// A document id must be usable inside keys: no separators, bounded.
+pub const DOC_ID_CHARS_MAX: usize = 64;
+
+fn check_doc_id(doc: &str) -> Result<(), StoreError> {
+    let ok = !doc.is_empty()
+        && doc.len() <= DOC_ID_CHARS_MAX
+        && doc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b':');
+    if ok { Ok(()) } else { Err(StoreError::NotFound(doc.chars().take(DOC_ID_CHARS_MAX).collect())) }
+}
+
+/// The index entries of a case: derived from its header and folded state.
+pub fn index_entries(case: &Case, state: &CaseState, calendar: &WorkCalendar) -> Vec<(Index, String)> {
+    let h = &case.header;
+    let mut out = vec![
+        (Index::Applicant, h.applicant.id().to_string()),
+        (Index::Item, h.item.code.to_string()),
+        (Index::Department, h.item.department.to_string()),
+        (Index::Scope, h.scope.clone()),
+    ];
+    if let Ok(serde_json::Value::String(phase)) = serde_json::to_value(state.phase) {
+        out.push((Index::Phase, phase));
+    }
+    if state.decision.is_none() && !state.phase.is_terminal() {
+        let duties = supervision::case_duties(h, state, calendar).unwrap_or_default();
+        if let Some(d) = duties.iter().find(|d| d.kind == DutyKind::Decision) {
+            let policy = supervision::Policy::default();
+            if let Ok(a) = supervision::assess(d, d.started, calendar, &policy) {
+                // `due` is the end of the due day (next midnight): index the day itself.
+                let day = a.due - chrono::Duration::seconds(1);
+                out.push((Index::Due, day.date().to_string()));
+            }
+        }
+    }
+    out
+}
+
+impl CaseStore {
+    /// Opens (or initialises) a store. Reads only the store's metadata: no document is loaded.
+    pub fn open(
+        kv: Arc<dyn Kv>,
+        actor: Vec<u8>,
+        config: StoreConfig,
+        calendar: WorkCalendar,
+    ) -> Result<CaseStore, StoreError> {
+        let layout = u64_of(kv.get(b"m/layout")?);
+        if layout > u64::from(STORE_LAYOUT_VERSION) {
+            return Err(StoreError::LayoutNewer {
+                found: u32::try_from(layout).unwrap_or(u32::MAX),
+                supported: STORE_LAYOUT_VERSION,
+            });
+        }
+        let epoch = match kv.get(b"m/epoch")? {
+            Some(e) if e.len() == 16 => {
+                let mut out = [0u8; 16];
+                out.copy_from_slice(&e);
+                out
+            }
+            _ => {
+                let epoch = new_epoch(&actor);
+                let mut b = WriteBatch::default();
+                b.put(b"m/layout".to_vec(), u64::from(STORE_LAYOUT_VERSION).to_be_bytes().to_vec());
+                b.put(b"m/epoch".to_vec(), epoch.to_vec());
+                kv.apply(&b)?;
+                kv.sync()?;
+                epoch
+            }
+        };
+        let seq = u64_of(kv.get(b"m/seq")?);
+        let docs = u64_of(kv.get(b"m/docs")?);
+        let cache_size = NonZeroUsize::new(config.cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Ok(CaseStore {
+            kv,
+            actor,
+            config,
+            calendar,
+            epoch,
+            write: Mutex::new(WriteState { seq, docs }),
+            gate: SyncGate::default(),
+            cache: Mutex::new(LruCache::new(cache_size)),
+            writers: AtomicUsize::new(0),
+        })
+    }
+
+    /// The feed's epoch: new for every fresh store, so a restored backup is noticed by peers.
+    pub fn epoch(&self) -> [u8; 16] {
+        self.epoch
+    }
+
+    /// The newest feed sequence number.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.write.lock().map_err(|_| StoreError::Poisoned)?.seq)
+    }
+
+    pub fn doc_count(&self) -> Result<u64, StoreError> {
+        Ok(self.write.lock().map_err(|_| StoreError::Poisoned)?.docs)
+    }
+
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.kv.size_on_disk()
+    }
+
+    /// Stores a new case. Returns once it is durable.
+    pub fn create(&self, case: &Case) -> Result<Ack, StoreError> {
+        let id = case.header.number.to_string();
+        self.write_doc(&id, |existing| match existing {
+            Some(_) => Err(StoreError::AlreadyExists(id.clone())),
+            None => Ok(CaseDoc::new(case, &self.actor)?),
+        })
+    }
+
+    /// Appends events to a stored case. Returns once they are durable.
+    pub fn append(&self, id: &str, events: &[Event]) -> Result<Ack, StoreError> {
+        self.write_doc(id, |existing| {
+            let mut doc = existing.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            doc.append(events)?;
+            Ok(doc)
+        })
+    }
+
+    /// Applies changes received from a peer (a chunk of Automerge changes, or a whole saved
+    /// document for a case this node does not hold yet).
+    pub fn apply_remote(&self, id: &str, bytes: &[u8]) -> Result<Ack, StoreError> {
+        self.write_doc(id, |existing| match existing {
+            Some(mut doc) => {
+                doc.load_incremental(bytes)?;
+                Ok(doc)
+            }
+            None => Ok(CaseDoc::load(bytes, &self.actor)?),
+        })
+    }
+
+    /// The case as stored.
+    pub fn case(&self, id: &str) -> Result<Case, StoreError> {
+        check_doc_id(id)?;
+        let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
+        if let Some(doc) = cache.get(id) {
+            return Ok(doc.case()?);
+        }
+        let doc = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let case = doc.case()?;
+        cache.put(id.to_string(), doc);
+        Ok(case)
+    }
+
+    /// The whole document as Automerge bytes (for audits and other Automerge tools).
+    pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>, StoreError> {
+        check_doc_id(id)?;
+        let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
+        if let Some(doc) = cache.get_mut(id) {
+            return Ok(doc.inner().save());
+        }
+        let mut doc = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        Ok(doc.inner().save())
+    }
+
+    /// Documents changed after feed position `seq`, oldest first, at most `limit` (each document
+    /// appears once, at its latest change). Costs in proportion to the answer.
+    pub fn changes_since(&self, seq: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let limit = limit.min(self.config.query_limit_max);
+        let from = feed_key(seq.saturating_add(1));
+        let rows = self.kv.range(&from, b"f0", limit)?;
+        rows.into_iter()
+            .map(|(key, value)| {
+                record::open(&value).and_then(|p| serde_json::from_slice::<FeedEntry>(p).ok()).ok_or_else(
+                    || StoreError::Corrupt { doc: "-".into(), key: String::from_utf8_lossy(&key).into() },
+                )
+            })
+            .collect()
+    }
+
+    /// Documents whose `index` has `value`, in document-id order, at most `limit`.
+    pub fn find(&self, index: Index, value: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let limit = limit.min(self.config.query_limit_max);
+        let prefix = format!("i/{}\0{value}\0", index.tag()).into_bytes();
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last = 1;
+        }
+        let rows = self.kv.range(&prefix, &end, limit)?;
+        Ok(rows.into_iter().filter_map(|(k, _)| String::from_utf8(k[prefix.len()..].to_vec()).ok()).collect())
+    }
+
+    /// Loads a document from its snapshot and chunks, verifying every checksum.
+    fn load(&self, id: &str) -> Result<Option<CaseDoc>, StoreError> {
+        let Some(meta) = self.meta(id)? else { return Ok(None) };
+        let corrupt = |key: &[u8]| StoreError::Corrupt {
+            doc: id.to_string(),
+            key: String::from_utf8_lossy(key).into(),
+        };
+        let mut doc: Option<CaseDoc> = None;
+        let snap_key = doc_key(id, "s");
+        if let Some(raw) = self.kv.get(&snap_key)? {
+            let bytes = record::open(&raw).ok_or_else(|| corrupt(&snap_key))?;
+            doc = Some(CaseDoc::load(bytes, &self.actor).map_err(|_| corrupt(&snap_key))?);
+        }
+        let from = chunk_key(id, meta.first_chunk);
+        let to = chunk_key(id, meta.next_chunk);
+        for (key, raw) in self.kv.range(&from, &to, usize::MAX)? {
+            let bytes = record::open(&raw).ok_or_else(|| corrupt(&key))?;
+            match doc.as_mut() {
+                Some(d) => {
+                    d.load_incremental(bytes).map_err(|_| corrupt(&key))?;
+                }
+                None => doc = Some(CaseDoc::load(bytes, &self.actor).map_err(|_| corrupt(&key))?),
+            }
+        }
+        let mut doc = doc.ok_or_else(|| corrupt(&snap_key))?;
+        // Everything loaded is on disk already: the next incremental save starts from here.
+        let _ = doc.save_incremental();
+        Ok(Some(doc))
+    }
+
+    fn meta(&self, id: &str) -> Result<Option<DocMeta>, StoreError> {
+        let key = doc_key(id, "m");
+        match self.kv.get(&key)? {
+            None => Ok(None),
+            Some(raw) => {
+                record::open(&raw).and_then(|p| serde_json::from_slice(p).ok()).map(Some).ok_or_else(|| {
+                    StoreError::Corrupt { doc: id.to_string(), key: String::from_utf8_lossy(&key).into() }
+                })
+            }
+        }
+    }
+
+    /// The write path shared by every kind of write.
+    fn write_doc(
+        &self,
+        id: &str,
+        change: impl FnOnce(Option<CaseDoc>) -> Result<CaseDoc, StoreError>,
+    ) -> Result<Ack, StoreError> {
+        check_doc_id(id)?;
+        let writers = self.writers.fetch_add(1, Ordering::SeqCst);
+        let _guard = WriterGuard(&self.writers);
+        if writers >= self.config.writers_max {
+            return Err(StoreError::Busy(self.config.writers_max));
+        }
+        let (ticket, ack) = {
+            let mut w = self.write.lock().map_err(|_| StoreError::Poisoned)?;
+            let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
+            let existing = match cache.pop(id) {
+                Some(doc) => Some(doc),
+                None => self.load(id)?,
+            };
+            let is_new = existing.is_none();
+            let mut meta = if is_new { DocMeta::default() } else { self.meta(id)?.unwrap_or_default() };
+            let mut doc = change(existing)?;
+            let case = doc.case()?;
+            let state = case.state();
+            let heads = doc.heads();
+            let chunk = doc.save_incremental();
+
+            let mut batch = WriteBatch::default();
+            let seq = w.seq + 1;
+            if meta.seq > 0 {
+                batch.delete(feed_key(meta.seq));
+            }
+            let feed = FeedEntry { seq, doc: id.to_string(), heads: hex_heads(&heads) };
+            batch.put(feed_key(seq), record::seal(&serde_json::to_vec(&feed).unwrap_or_default()));
+            batch.put(b"m/seq".to_vec(), seq.to_be_bytes().to_vec());
+            if is_new {
+                batch.put(b"m/docs".to_vec(), (w.docs + 1).to_be_bytes().to_vec());
+            }
+
+            let compact = meta.chunks() + 1 > u64::from(self.config.compact_chunks_max)
+                || (self.config.compact_when_chunks_exceed_snapshot
+                    && meta.snapshot_bytes > 0
+                    && meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes);
+            if compact {
+                // The snapshot holds every change; it replaces the chunks in the same atomic batch.
+                let snapshot = doc.inner().save();
+                for n in meta.first_chunk..meta.next_chunk {
+                    batch.delete(chunk_key(id, n));
+                }
+                meta.snapshot_bytes = snapshot.len() as u64;
+                batch.put(doc_key(id, "s"), record::seal(&snapshot));
+                meta.first_chunk = meta.next_chunk;
+                meta.chunk_bytes = 0;
+            } else if !chunk.is_empty() {
+                meta.chunk_bytes += chunk.len() as u64;
+                batch.put(chunk_key(id, meta.next_chunk), record::seal(&chunk));
+                meta.next_chunk += 1;
+            }
+
+            let index = index_entries(&case, &state, &self.calendar);
+            for (name, value) in &meta.index {
+                if !index.contains(&(*name, value.clone())) {
+                    batch.delete(index_key(*name, value, id));
+                }
+            }
+            for (name, value) in &index {
+                batch.put(index_key(*name, value, id), Vec::new());
+            }
+            meta.index = index;
+            meta.seq = seq;
+            meta.heads = hex_heads(&heads);
+            batch.put(doc_key(id, "m"), record::seal(&serde_json::to_vec(&meta).unwrap_or_default()));
+
+            // On failure the document is not put back into the cache: memory holds only what
+            // the disk holds.
+            self.kv.apply(&batch)?;
+            w.seq = seq;
+            if is_new {
+                w.docs += 1;
+            }
+            let ticket = self.gate.ticket()?;
+            cache.put(id.to_string(), doc);
+            (ticket, Ack { seq, heads })
+        };
+        self.gate.wait(self.kv.as_ref(), ticket)?;
+        Ok(ack)
+    }
+}
+
+struct WriterGuard<'a>(&'a AtomicUsize);
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A new feed epoch: unique per store initialisation (time, process, actor).
+fn new_epoch(actor: &[u8]) -> [u8; 16] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut h = blake3::Hasher::new();
+    h.update(&nanos.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(actor);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    out
+}
