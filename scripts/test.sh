@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Yikou's whole test suite on a fresh machine. Installs whatever the tests need first
-# (today only the Rust toolchain the machine already has; later issues add Node.js packages and
-# Chromium here, never by hand).
+# (the Rust toolchain the machine already has; the JavaScript Automerge package for the document
+# interop test; later issues add Chromium here, never by hand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,16 @@ fi
 seed="${YIKOU_SEED:-${PROPTEST_RNG_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}}"
 export YIKOU_SEED="$seed" PROPTEST_RNG_SEED="$seed"
 echo "randomised tests seed: $seed (replay: YIKOU_SEED=$seed PROPTEST_RNG_SEED=$seed scripts/test.sh)"
+
+# The JavaScript interop test (node/tests/js_interop.rs) loads a saved case with the npm package
+# pinned in tests/js/package-lock.json.
+for tool in node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "$tool not found: install Node.js 20 or newer (with npm); the document interop test needs it" >&2
+    exit 1
+  fi
+done
+(cd tests/js && npm ci --no-audit --no-fund)
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
