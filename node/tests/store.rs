@@ -134,7 +134,12 @@ impl Kv for FaultKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get(key)
     }
-    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(
+        &self,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<yikou_node::store::kv::Entries, StoreError> {
         self.inner.range(from, to, limit)
     }
     fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError> {

@@ -7,6 +7,9 @@
 //! - `open DIR`: time to open that store, resident memory after opening, bytes on disk per case.
 //! - `feed DIR`: cost of "what changed since N" for answers of 10, 100 and 1,000 documents.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,20 +80,39 @@ fn serial_day(n: u64) -> (NaiveDate, u32) {
 
 fn create(writers: u64, cases: u64) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(open_store(dir.path())?);
+    let store = Arc::new(if std::env::var("BENCH_MEM").is_ok() {
+        CaseStore::open(
+            Arc::new(yikou_node::store::MemKv::new()),
+            b"bench-actor-0001".to_vec(),
+            StoreConfig::default(),
+            WorkCalendar::builtin(),
+        )?
+    } else {
+        open_store(dir.path())?
+    });
     let per_writer = cases / writers.max(1);
+    // Cases are made (and checked by the rule gate) before the clock starts: this measures the store.
+    let f = CaseFactory::new("town-a", 1).map_err(anyhow::Error::msg)?;
+    let mut batches = Vec::new();
+    for w in 0..writers {
+        let batch: Vec<_> = (0..per_writer)
+            .map(|i| {
+                let (day, serial) = serial_day(w * per_writer + i);
+                f.case(day, serial)
+            })
+            .collect::<Result<_, _>>()?;
+        batches.push(batch);
+    }
     let start = Instant::now();
-    let handles: Vec<_> = (0..writers)
-        .map(|w| {
+    let handles: Vec<_> = batches
+        .into_iter()
+        .map(|batch| {
             let store = store.clone();
             std::thread::spawn(move || -> Result<Vec<Duration>> {
-                let f = CaseFactory::new("town-a", 1).map_err(anyhow::Error::msg)?;
-                let mut lat = Vec::with_capacity(per_writer as usize);
-                for i in 0..per_writer {
-                    let (day, serial) = serial_day(w * per_writer + i);
-                    let case = f.case(day, serial)?;
+                let mut lat = Vec::with_capacity(batch.len());
+                for case in &batch {
                     let t = Instant::now();
-                    store.create(&case)?;
+                    store.create(case)?;
                     lat.push(t.elapsed());
                 }
                 Ok(lat)
@@ -102,14 +124,16 @@ fn create(writers: u64, cases: u64) -> Result<()> {
         lat.extend(h.join().map_err(|_| anyhow::anyhow!("writer panicked"))??);
     }
     let secs = start.elapsed().as_secs_f64();
+    let counts = store.commit_counts();
     lat.sort();
     let fsync = fsync_rate(dir.path())?;
     println!(
-        "create writers={writers} cases={} rate={:.0}/s p50={:.2}ms p99={:.2}ms fsync_rate={fsync:.0}/s ratio_to_fsync={:.2}",
+        "create writers={writers} cases={} rate={:.0}/s p50={:.2}ms p99={:.2}ms fsyncs={} fsync_rate={fsync:.0}/s ratio_to_fsync={:.2}",
         lat.len(),
         lat.len() as f64 / secs,
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        counts.syncs,
         lat.len() as f64 / secs / fsync,
     );
     Ok(())
@@ -190,6 +214,9 @@ fn main() -> Result<()> {
     let arg = |i: usize| args.get(i).map(String::as_str);
     let num = |i: usize| -> Result<u64> { arg(i).context("missing number")?.parse().context("not a number") };
     match arg(1) {
+        Some("profile") => profile_steps()?,
+        Some("profile-kv") => profile_kv()?,
+        Some("profile-contention") => profile_contention()?,
         Some("fsync") => {
             let dir = tempfile::tempdir()?;
             println!("fsync rate={:.0}/s (4 KiB write + fsync)", fsync_rate(dir.path())?);
@@ -202,5 +229,125 @@ fn main() -> Result<()> {
             "usage: yikou-bench-store fsync | create WRITERS CASES | build DIR CASES | open DIR | feed DIR"
         ),
     }
+    Ok(())
+}
+
+#[allow(dead_code)]
+pub fn profile_steps() -> Result<()> {
+    use yikou_node::doc::CaseDoc;
+    let f = CaseFactory::new("town-a", 1).map_err(anyhow::Error::msg)?;
+    let n = 300u32;
+    let cases: Vec<_> = (1..=n)
+        .map(|i| f.case(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or(NaiveDate::MIN), i))
+        .collect::<Result<_, _>>()?;
+    let cal = WorkCalendar::builtin();
+    let mut t = [Duration::ZERO; 6];
+    for c in &cases {
+        let s = Instant::now();
+        let mut d = CaseDoc::new(c, b"bench-actor-0001")?;
+        t[0] += s.elapsed();
+        let s = Instant::now();
+        let back = d.case()?;
+        t[1] += s.elapsed();
+        let s = Instant::now();
+        let st = back.state();
+        t[2] += s.elapsed();
+        let s = Instant::now();
+        let _ = yikou_node::store::cases::index_entries(&back, &st, &cal);
+        t[3] += s.elapsed();
+        let s = Instant::now();
+        let _ = d.heads();
+        let chunk = d.save_incremental();
+        t[4] += s.elapsed();
+        let s = Instant::now();
+        let _ = d.save();
+        t[5] += s.elapsed();
+        if chunk.is_empty() {
+            bail!("empty chunk");
+        }
+    }
+    for (name, d) in ["new", "case()", "fold", "index", "save_incremental", "save"].iter().zip(t) {
+        println!("{name}: {:.1} us", d.as_secs_f64() * 1e6 / f64::from(n));
+    }
+    Ok(())
+}
+
+#[allow(dead_code)]
+pub fn profile_kv() -> Result<()> {
+    use yikou_node::store::{Kv, WriteBatch};
+    let dir = tempfile::tempdir()?;
+    let kv = SledKv::open(dir.path())?;
+    let n = 300u32;
+    let (mut ta, mut ts, mut tf, mut tfs) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let db = sled::open(dir.path().join("raw"))?;
+    for i in 0..n {
+        let mut b = WriteBatch::default();
+        b.put(format!("k{i}").into_bytes(), vec![1u8; 1500]);
+        b.put(format!("m{i}").into_bytes(), vec![2u8; 300]);
+        let s = Instant::now();
+        kv.apply(&b)?;
+        ta += s.elapsed();
+        let s = Instant::now();
+        kv.sync()?;
+        ts += s.elapsed();
+        db.insert(format!("k{i}"), vec![1u8; 1500])?;
+        let s = Instant::now();
+        db.flush()?;
+        tf += s.elapsed();
+        let s = Instant::now();
+        std::fs::File::open(dir.path().join("raw/db"))?.sync_all()?;
+        tfs += s.elapsed();
+    }
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(n);
+    println!(
+        "apply {:.1} us, sync {:.1} us, raw sled flush {:.1} us, fsync after flush {:.1} us",
+        us(ta),
+        us(ts),
+        us(tf),
+        us(tfs)
+    );
+    Ok(())
+}
+
+#[allow(dead_code)]
+pub fn profile_contention() -> Result<()> {
+    use yikou_node::store::{Kv, WriteBatch};
+    let dir = tempfile::tempdir()?;
+    let kv = Arc::new(SledKv::open(dir.path())?);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let syncer = {
+        let (kv, stop) = (kv.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = kv.sync();
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    for i in 0..3000u32 {
+        let mut b = WriteBatch::default();
+        b.put(format!("k{i:08}").into_bytes(), vec![1u8; 1500]);
+        for j in 0..8 {
+            b.put(format!("i{j}/{i:08}").into_bytes(), vec![]);
+        }
+        let s = Instant::now();
+        kv.apply(&b)?;
+        lat.push(s.elapsed());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let syncs = syncer.join().map_err(|_| anyhow::anyhow!("syncer"))?;
+    lat.sort();
+    println!(
+        "apply with concurrent syncs: {:.0}/s p50={:.1}us p99={:.1}us max={:.1}us syncs={syncs}",
+        3000.0 / secs,
+        percentile(&lat, 0.5).as_secs_f64() * 1e6,
+        percentile(&lat, 0.99).as_secs_f64() * 1e6,
+        lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    );
     Ok(())
 }

@@ -4,6 +4,9 @@
 //!
 //! Usage: yikou-store-writer DIR FIRST_SERIAL THREADS
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

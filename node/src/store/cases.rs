@@ -20,7 +20,7 @@ use yikou_schema::calendar::WorkCalendar;
 use yikou_schema::case::{Case, CaseState, DutyKind, Event};
 use yikou_schema::supervision;
 
-use super::gate::SyncGate;
+use super::commit::{CommitCounts, Committer};
 use super::kv::{Kv, WriteBatch};
 use super::{STORE_LAYOUT_VERSION, StoreError, record};
 use crate::doc::CaseDoc;
@@ -119,11 +119,6 @@ impl DocMeta {
     }
 }
 
-struct WriteState {
-    seq: u64,
-    docs: u64,
-}
-
 /// The case store.
 pub struct CaseStore {
     kv: Arc<dyn Kv>,
@@ -131,11 +126,22 @@ pub struct CaseStore {
     config: StoreConfig,
     calendar: WorkCalendar,
     epoch: [u8; 16],
-    write: Mutex<WriteState>,
-    gate: SyncGate,
-    cache: Mutex<LruCache<String, CaseDoc>>,
+    committer: Committer,
+    cache: Mutex<LruCache<String, Cached>>,
+    /// Writers of one document serialise on its stripe; different documents proceed in
+    /// parallel, and only the short commit step takes the store-wide write lock.
+    stripes: Vec<Mutex<()>>,
     writers: AtomicUsize,
 }
+
+/// A loaded document with its hydrated case (hydration costs more than the fold).
+struct Cached {
+    doc: CaseDoc,
+    case: Case,
+}
+
+/// Lock stripes for per-document writes.
+const WRITE_STRIPES: usize = 64;
 
 fn doc_key(doc: &str, part: &str) -> Vec<u8> {
     format!("d/{doc}/{part}").into_bytes()
@@ -231,15 +237,19 @@ impl CaseStore {
         let seq = u64_of(kv.get(b"m/seq")?);
         let docs = u64_of(kv.get(b"m/docs")?);
         let cache_size = NonZeroUsize::new(config.cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
+        // A fresh actor for every opening: Automerge refuses to merge two histories that reuse
+        // one actor id, as a restarted process would.
+        let mut actor = actor;
+        actor.extend_from_slice(&new_epoch(&actor)[..8]);
         Ok(CaseStore {
+            committer: Committer::start(kv.clone(), seq, docs),
             kv,
             actor,
             config,
             calendar,
             epoch,
-            write: Mutex::new(WriteState { seq, docs }),
-            gate: SyncGate::default(),
             cache: Mutex::new(LruCache::new(cache_size)),
+            stripes: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
             writers: AtomicUsize::new(0),
         })
     }
@@ -251,11 +261,16 @@ impl CaseStore {
 
     /// The newest feed sequence number.
     pub fn last_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.write.lock().map_err(|_| StoreError::Poisoned)?.seq)
+        Ok(self.committer.counts().last_seq)
     }
 
     pub fn doc_count(&self) -> Result<u64, StoreError> {
-        Ok(self.write.lock().map_err(|_| StoreError::Poisoned)?.docs)
+        Ok(self.committer.counts().docs)
+    }
+
+    /// Feed position, documents, writes committed and fsyncs run since the store was opened.
+    pub fn commit_counts(&self) -> CommitCounts {
+        self.committer.counts()
     }
 
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
@@ -267,28 +282,34 @@ impl CaseStore {
         let id = case.header.number.to_string();
         self.write_doc(&id, |existing| match existing {
             Some(_) => Err(StoreError::AlreadyExists(id.clone())),
-            None => Ok(CaseDoc::new(case, &self.actor)?),
+            None => Ok(Cached { doc: CaseDoc::new(case, &self.actor)?, case: case.clone() }),
         })
     }
 
     /// Appends events to a stored case. Returns once they are durable.
     pub fn append(&self, id: &str, events: &[Event]) -> Result<Ack, StoreError> {
         self.write_doc(id, |existing| {
-            let mut doc = existing.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-            doc.append(events)?;
-            Ok(doc)
+            let mut c = existing.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            c.doc.append(events)?;
+            // The document added exactly the events it did not hold; the merge does the same.
+            c.case.merge(events.iter().cloned());
+            Ok(c)
         })
     }
 
     /// Applies changes received from a peer (a chunk of Automerge changes, or a whole saved
     /// document for a case this node does not hold yet).
     pub fn apply_remote(&self, id: &str, bytes: &[u8]) -> Result<Ack, StoreError> {
-        self.write_doc(id, |existing| match existing {
-            Some(mut doc) => {
-                doc.load_incremental(bytes)?;
-                Ok(doc)
-            }
-            None => Ok(CaseDoc::load(bytes, &self.actor)?),
+        self.write_doc(id, |existing| {
+            let doc = match existing {
+                Some(mut c) => {
+                    c.doc.load_incremental(bytes)?;
+                    c.doc
+                }
+                None => CaseDoc::load(bytes, &self.actor)?,
+            };
+            let case = doc.case()?;
+            Ok(Cached { doc, case })
         })
     }
 
@@ -296,12 +317,12 @@ impl CaseStore {
     pub fn case(&self, id: &str) -> Result<Case, StoreError> {
         check_doc_id(id)?;
         let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
-        if let Some(doc) = cache.get(id) {
-            return Ok(doc.case()?);
+        if let Some(c) = cache.get(id) {
+            return Ok(c.case.clone());
         }
-        let doc = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        let case = doc.case()?;
-        cache.put(id.to_string(), doc);
+        let c = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let case = c.case.clone();
+        cache.put(id.to_string(), c);
         Ok(case)
     }
 
@@ -309,11 +330,11 @@ impl CaseStore {
     pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>, StoreError> {
         check_doc_id(id)?;
         let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
-        if let Some(doc) = cache.get_mut(id) {
-            return Ok(doc.inner().save());
+        if let Some(c) = cache.get_mut(id) {
+            return Ok(c.doc.save());
         }
-        let mut doc = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        Ok(doc.inner().save())
+        let mut c = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        Ok(c.doc.save())
     }
 
     /// Documents changed after feed position `seq`, oldest first, at most `limit` (each document
@@ -344,7 +365,7 @@ impl CaseStore {
     }
 
     /// Loads a document from its snapshot and chunks, verifying every checksum.
-    fn load(&self, id: &str) -> Result<Option<CaseDoc>, StoreError> {
+    fn load(&self, id: &str) -> Result<Option<Cached>, StoreError> {
         let Some(meta) = self.meta(id)? else { return Ok(None) };
         let corrupt = |key: &[u8]| StoreError::Corrupt {
             doc: id.to_string(),
@@ -370,7 +391,8 @@ impl CaseStore {
         let mut doc = doc.ok_or_else(|| corrupt(&snap_key))?;
         // Everything loaded is on disk already: the next incremental save starts from here.
         let _ = doc.save_incremental();
-        Ok(Some(doc))
+        let case = doc.case().map_err(|_| corrupt(&snap_key))?;
+        Ok(Some(Cached { doc, case }))
     }
 
     fn meta(&self, id: &str) -> Result<Option<DocMeta>, StoreError> {
@@ -389,7 +411,7 @@ impl CaseStore {
     fn write_doc(
         &self,
         id: &str,
-        change: impl FnOnce(Option<CaseDoc>) -> Result<CaseDoc, StoreError>,
+        change: impl FnOnce(Option<Cached>) -> Result<Cached, StoreError>,
     ) -> Result<Ack, StoreError> {
         check_doc_id(id)?;
         let writers = self.writers.fetch_add(1, Ordering::SeqCst);
@@ -397,80 +419,73 @@ impl CaseStore {
         if writers >= self.config.writers_max {
             return Err(StoreError::Busy(self.config.writers_max));
         }
-        let (ticket, ack) = {
-            let mut w = self.write.lock().map_err(|_| StoreError::Poisoned)?;
-            let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
-            let existing = match cache.pop(id) {
-                Some(doc) => Some(doc),
-                None => self.load(id)?,
-            };
-            let is_new = existing.is_none();
-            let mut meta = if is_new { DocMeta::default() } else { self.meta(id)?.unwrap_or_default() };
-            let mut doc = change(existing)?;
-            let case = doc.case()?;
-            let state = case.state();
-            let heads = doc.heads();
-            let chunk = doc.save_incremental();
+        let stripe = &self.stripes[blake3::hash(id.as_bytes()).as_bytes()[0] as usize % WRITE_STRIPES];
+        let _doc_lock = stripe.lock().map_err(|_| StoreError::Poisoned)?;
 
-            let mut batch = WriteBatch::default();
-            let seq = w.seq + 1;
-            if meta.seq > 0 {
-                batch.delete(feed_key(meta.seq));
-            }
-            let feed = FeedEntry { seq, doc: id.to_string(), heads: hex_heads(&heads) };
-            batch.put(feed_key(seq), record::seal(&serde_json::to_vec(&feed).unwrap_or_default()));
-            batch.put(b"m/seq".to_vec(), seq.to_be_bytes().to_vec());
-            if is_new {
-                batch.put(b"m/docs".to_vec(), (w.docs + 1).to_be_bytes().to_vec());
-            }
-
-            let compact = meta.chunks() + 1 > u64::from(self.config.compact_chunks_max)
-                || (self.config.compact_when_chunks_exceed_snapshot
-                    && meta.snapshot_bytes > 0
-                    && meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes);
-            if compact {
-                // The snapshot holds every change; it replaces the chunks in the same atomic batch.
-                let snapshot = doc.inner().save();
-                for n in meta.first_chunk..meta.next_chunk {
-                    batch.delete(chunk_key(id, n));
-                }
-                meta.snapshot_bytes = snapshot.len() as u64;
-                batch.put(doc_key(id, "s"), record::seal(&snapshot));
-                meta.first_chunk = meta.next_chunk;
-                meta.chunk_bytes = 0;
-            } else if !chunk.is_empty() {
-                meta.chunk_bytes += chunk.len() as u64;
-                batch.put(chunk_key(id, meta.next_chunk), record::seal(&chunk));
-                meta.next_chunk += 1;
-            }
-
-            let index = index_entries(&case, &state, &self.calendar);
-            for (name, value) in &meta.index {
-                if !index.contains(&(*name, value.clone())) {
-                    batch.delete(index_key(*name, value, id));
-                }
-            }
-            for (name, value) in &index {
-                batch.put(index_key(*name, value, id), Vec::new());
-            }
-            meta.index = index;
-            meta.seq = seq;
-            meta.heads = hex_heads(&heads);
-            batch.put(doc_key(id, "m"), record::seal(&serde_json::to_vec(&meta).unwrap_or_default()));
-
-            // On failure the document is not put back into the cache: memory holds only what
-            // the disk holds.
-            self.kv.apply(&batch)?;
-            w.seq = seq;
-            if is_new {
-                w.docs += 1;
-            }
-            let ticket = self.gate.ticket()?;
-            cache.put(id.to_string(), doc);
-            (ticket, Ack { seq, heads })
+        // 1. The document's change, outside the store-wide lock (Automerge work is the cost).
+        let cached = self.cache.lock().map_err(|_| StoreError::Poisoned)?.pop(id);
+        let existing = match cached {
+            Some(c) => Some(c),
+            None => self.load(id)?,
         };
-        self.gate.wait(self.kv.as_ref(), ticket)?;
-        Ok(ack)
+        let is_new = existing.is_none();
+        let mut meta = if is_new { DocMeta::default() } else { self.meta(id)?.unwrap_or_default() };
+        let mut c = change(existing)?;
+        let state = c.case.state();
+        let heads = c.doc.heads();
+        let chunk = c.doc.save_incremental();
+        let compact = meta.chunks() + 1 > u64::from(self.config.compact_chunks_max)
+            || (self.config.compact_when_chunks_exceed_snapshot
+                && meta.snapshot_bytes > 0
+                && meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes);
+
+        let mut batch = WriteBatch::default();
+        if compact {
+            // The snapshot holds every change; it replaces the chunks in the same atomic batch.
+            let snapshot = c.doc.save();
+            for n in meta.first_chunk..meta.next_chunk {
+                batch.delete(chunk_key(id, n));
+            }
+            meta.snapshot_bytes = snapshot.len() as u64;
+            batch.put(doc_key(id, "s"), record::seal(&snapshot));
+            meta.first_chunk = meta.next_chunk;
+            meta.chunk_bytes = 0;
+        } else if !chunk.is_empty() {
+            meta.chunk_bytes += chunk.len() as u64;
+            batch.put(chunk_key(id, meta.next_chunk), record::seal(&chunk));
+            meta.next_chunk += 1;
+        }
+        let index = index_entries(&c.case, &state, &self.calendar);
+        for (name, value) in &meta.index {
+            if !index.contains(&(*name, value.clone())) {
+                batch.delete(index_key(*name, value, id));
+            }
+        }
+        for (name, value) in &index {
+            batch.put(index_key(*name, value, id), Vec::new());
+        }
+        meta.index = index;
+        meta.heads = hex_heads(&heads);
+        let previous_seq = meta.seq;
+
+        // 2. Commit: the committer gives the feed position, applies and fsyncs with others (O2).
+        let doc = id.to_string();
+        let heads_hex = meta.heads.clone();
+        let finish = Box::new(move |seq: u64| {
+            if previous_seq > 0 {
+                batch.delete(feed_key(previous_seq));
+            }
+            let feed = FeedEntry { seq, doc: doc.clone(), heads: heads_hex };
+            batch.put(feed_key(seq), record::seal(&serde_json::to_vec(&feed).unwrap_or_default()));
+            meta.seq = seq;
+            batch.put(doc_key(&doc, "m"), record::seal(&serde_json::to_vec(&meta).unwrap_or_default()));
+            batch
+        });
+        // On failure the document does not go back into the cache: memory holds only what the
+        // disk holds.
+        let seq = self.committer.commit(finish, is_new)?;
+        self.cache.lock().map_err(|_| StoreError::Poisoned)?.put(id.to_string(), c);
+        Ok(Ack { seq, heads })
     }
 }
 

@@ -13,6 +13,9 @@ use std::sync::Mutex;
 
 use super::StoreError;
 
+/// Key-value pairs in key order, as a range read returns them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Writes applied together: after a crash either all of them are there or none.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteBatch {
@@ -41,7 +44,7 @@ impl WriteBatch {
 pub trait Kv: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Entries with `from <= key < to`, in key order, at most `limit` of them.
-    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Entries, StoreError>;
     /// Applies the batch atomically (visible to readers at once, durable only after `sync`).
     fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError>;
     /// Everything applied before this call survives power loss once it returns.
@@ -57,6 +60,8 @@ pub struct SledKv {
     data_file: File,
     /// Blob files already fsynced (sled writes values over its inline limit as separate files).
     synced_blobs: Mutex<BTreeSet<std::ffi::OsString>>,
+    /// The directory's entries at the last sync: its own fsync is needed only when they change.
+    dir_entries: Mutex<BTreeSet<std::ffi::OsString>>,
 }
 
 impl SledKv {
@@ -64,13 +69,19 @@ impl SledKv {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let db = sled::Config::new()
             .path(dir)
-            .mode(sled::Mode::HighThroughput)
+            .mode(sled::Mode::LowSpace)
             // Flushing is ours (group commit + fsync); sled's own 500 ms timer would only add I/O.
             .flush_every_ms(None)
             .open()?;
         let data_path = dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| StoreError::io(&data_path, e))?;
-        let kv = SledKv { dir: dir.to_path_buf(), db, data_file, synced_blobs: Mutex::new(BTreeSet::new()) };
+        let kv = SledKv {
+            dir: dir.to_path_buf(),
+            db,
+            data_file,
+            synced_blobs: Mutex::new(BTreeSet::new()),
+            dir_entries: Mutex::new(BTreeSet::new()),
+        };
         // What was on disk before we opened counts as synced only after one full sync.
         kv.sync()?;
         Ok(kv)
@@ -112,7 +123,7 @@ impl Kv for SledKv {
         Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Entries, StoreError> {
         let mut out = Vec::new();
         if from >= to {
             return Ok(out);
@@ -140,7 +151,17 @@ impl Kv for SledKv {
         self.db.flush()?;
         self.data_file.sync_all().map_err(|e| StoreError::io(&self.dir.join("db"), e))?;
         self.sync_blobs()?;
-        fsync_dir(&self.dir)
+        let entries: BTreeSet<std::ffi::OsString> = std::fs::read_dir(&self.dir)
+            .map_err(|e| StoreError::io(&self.dir, e))?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        let mut known = self.dir_entries.lock().map_err(|_| StoreError::Poisoned)?;
+        if *known != entries {
+            fsync_dir(&self.dir)?;
+            *known = entries;
+        }
+        Ok(())
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
@@ -159,6 +180,17 @@ pub struct MemKv {
 struct MemInner {
     live: BTreeMap<Vec<u8>, Vec<u8>>,
     durable: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Batches applied to `live` since the last sync, to apply to `durable` at the next one.
+    unsynced: Vec<WriteBatch>,
+}
+
+fn apply_to(map: &mut BTreeMap<Vec<u8>, Vec<u8>>, batch: &WriteBatch) {
+    for (k, v) in &batch.ops {
+        match v {
+            Some(v) => map.insert(k.clone(), v.clone()),
+            None => map.remove(k),
+        };
+    }
 }
 
 impl MemKv {
@@ -170,13 +202,14 @@ impl MemKv {
     pub fn crash(&self) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.live = inner.durable.clone();
+            inner.unsynced.clear();
         }
     }
 
     /// A new store holding exactly this one's durable image (what a restarted node would find).
     pub fn restarted(&self) -> MemKv {
         let durable = self.inner.lock().map(|i| i.durable.clone()).unwrap_or_default();
-        MemKv { inner: Mutex::new(MemInner { live: durable.clone(), durable }) }
+        MemKv { inner: Mutex::new(MemInner { live: durable.clone(), durable, unsynced: Vec::new() }) }
     }
 
     /// Replaces one stored value in both images (for corruption tests).
@@ -193,7 +226,7 @@ impl Kv for MemKv {
         Ok(self.inner.lock().map_err(|_| StoreError::Poisoned)?.live.get(key).cloned())
     }
 
-    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn range(&self, from: &[u8], to: &[u8], limit: usize) -> Result<Entries, StoreError> {
         if from >= to {
             return Ok(Vec::new());
         }
@@ -208,18 +241,17 @@ impl Kv for MemKv {
 
     fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError> {
         let mut inner = self.inner.lock().map_err(|_| StoreError::Poisoned)?;
-        for (k, v) in &batch.ops {
-            match v {
-                Some(v) => inner.live.insert(k.clone(), v.clone()),
-                None => inner.live.remove(k),
-            };
-        }
+        apply_to(&mut inner.live, batch);
+        inner.unsynced.push(batch.clone());
         Ok(())
     }
 
     fn sync(&self) -> Result<(), StoreError> {
         let mut inner = self.inner.lock().map_err(|_| StoreError::Poisoned)?;
-        inner.durable = inner.live.clone();
+        let MemInner { durable, unsynced, .. } = &mut *inner;
+        for batch in unsynced.drain(..) {
+            apply_to(durable, &batch);
+        }
         Ok(())
     }
 

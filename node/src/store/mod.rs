@@ -4,7 +4,7 @@
 //! Layers, bottom up:
 //! - [`kv`]: the storage trait ([`kv::Kv`]) with sled on disk and a memory map for simulation.
 //! - [`record`]: every stored value carries a version byte and a BLAKE3 checksum.
-//! - [`gate`]: group commit: writers apply their batch, then share one fsync.
+//! - [`commit`]: group commit: writers prepare batches in parallel; one thread applies and fsyncs them together.
 //! - [`cases`]: [`cases::CaseStore`]: per document a compacted snapshot plus incremental change
 //!   chunks; a change feed (sequence → document and heads) and secondary indexes written in the
 //!   same atomic batch as the change; a bounded cache of loaded documents.
@@ -22,7 +22,7 @@
 
 pub mod attachments;
 pub mod cases;
-pub mod gate;
+pub mod commit;
 pub mod kv;
 pub mod record;
 
