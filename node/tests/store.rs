@@ -302,3 +302,23 @@ fn bad_document_ids_are_refused() {
         assert!(store.case(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn reference_data_is_stored_as_documents_in_the_feed() {
+    use yikou_node::doc::RefKind;
+    use yikou_schema::catalog::Catalog;
+    let store = open(Arc::new(MemKv::new()), StoreConfig::default());
+    assert!(store.reference::<Catalog>(RefKind::Catalog).expect("read").is_none());
+    let catalog = Catalog::sample();
+    let first = store.put_reference(RefKind::Catalog, &catalog).expect("stored");
+    assert_eq!(store.reference::<Catalog>(RefKind::Catalog).expect("read"), Some(catalog.clone()));
+    // Unchanged data writes nothing.
+    let again = store.put_reference(RefKind::Catalog, &catalog).expect("unchanged");
+    assert_eq!(again.seq, first.seq);
+    let calendar = WorkCalendar::builtin();
+    store.put_reference(RefKind::Calendar, &calendar).expect("stored");
+    let feed = store.changes_since(0, 10).expect("feed");
+    let ids: Vec<&str> = feed.iter().map(|e| e.doc.as_str()).collect();
+    assert_eq!(ids, vec!["ref:catalog", "ref:calendar"]);
+    assert_eq!(store.reference::<WorkCalendar>(RefKind::Calendar).expect("read"), Some(calendar));
+}

@@ -886,3 +886,45 @@ fn a_late_supplement_arriving_by_merge_is_a_conflict() {
     assert_eq!(st.conflicts.len(), 1);
     assert_eq!(st.conflicts[0].rule, "T3.6");
 }
+
+#[test]
+fn scans_refer_to_listed_materials_by_content_hash() {
+    // rule W3.2: the window scans originals and uploads electronic materials.
+    let w = World::new();
+    let mut case = w.open(plain_item(), "2026-03-02 09:00", &["K1", "K2", "T1", "T2"]);
+    let scan = |material: &str, hash: &str| Scan {
+        material: m(material),
+        hash: hash.to_string(),
+        bytes: 1024,
+        media_type: "application/pdf".to_string(),
+    };
+    let good = "0".repeat(64);
+    let (code, rule) = w.refuse(
+        &mut case,
+        "2026-03-02 09:05",
+        clerk(),
+        EventKind::MaterialsScanned { scans: vec![scan("K1", "ABC")] },
+    );
+    assert_eq!((code, rule), ("case.scan_hash", "W3.2"));
+    let (code, _) = w.refuse(
+        &mut case,
+        "2026-03-02 09:05",
+        clerk(),
+        EventKind::MaterialsScanned { scans: vec![scan("X9", &good)] },
+    );
+    assert_eq!(code, "case.material_not_listed");
+    let (code, _) = w.refuse(
+        &mut case,
+        "2026-03-02 09:05",
+        Role::Supervisor,
+        EventKind::MaterialsScanned { scans: vec![scan("K1", &good)] },
+    );
+    assert_eq!(code, "permission.denied");
+    w.rec(
+        &mut case,
+        "2026-03-02 09:05",
+        clerk(),
+        EventKind::MaterialsScanned { scans: vec![scan("K1", &good)] },
+    );
+    assert_eq!(case.state().scans.len(), 1);
+}

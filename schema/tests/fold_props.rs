@@ -137,10 +137,18 @@ fn kind(rng: &mut Rng, deadline_base: NaiveDateTime) -> EventKind {
         23 => EventKind::Archived,
         24 => EventKind::ReportedUpward { opinion: text(rng) },
         25 => EventKind::Withdrawn { reason: text(rng) },
-        26 => match rng.below(4) {
+        26 => match rng.below(5) {
             0 => EventKind::CardIssued { duty: duty(rng), level: level(rng) },
             1 => EventKind::CardRevoked { duty: duty(rng), reason: text(rng) },
             2 => EventKind::Rated { score: rng.below(8) as u8 },
+            3 => EventKind::MaterialsScanned {
+                scans: vec![Scan {
+                    material: material(rng),
+                    hash: "a".repeat(64),
+                    bytes: 10,
+                    media_type: text(rng),
+                }],
+            },
             _ => EventKind::FileRemovalConsented { reason: text(rng) },
         },
         _ => EventKind::ConflictResolved { conflict: ConflictId(text(rng)), note: text(rng) },

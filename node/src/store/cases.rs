@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use automerge::ChangeHash;
 use lru::LruCache;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use yikou_schema::calendar::WorkCalendar;
 use yikou_schema::case::{Case, CaseState, DutyKind, Event};
@@ -23,7 +24,7 @@ use yikou_schema::supervision;
 use super::commit::{CommitCounts, Committer};
 use super::kv::{Kv, WriteBatch};
 use super::{STORE_LAYOUT_VERSION, StoreError, record};
-use crate::doc::CaseDoc;
+use crate::doc::{CaseDoc, RefDoc, RefKind};
 
 /// Limits of one store.
 #[derive(Debug, Clone)]
@@ -311,6 +312,70 @@ impl CaseStore {
             let case = doc.case()?;
             Ok(Cached { doc, case })
         })
+    }
+
+    /// The document id of a piece of shared reference data (`ref:catalog`, …). Reference
+    /// documents share the key layout and the feed with cases, so they replicate the same way.
+    pub fn reference_id(kind: RefKind) -> String {
+        format!("ref:{}", kind.as_str())
+    }
+
+    /// Stores a new version of a piece of reference data (catalog, calendar, dishonesty list,
+    /// quota plan) as one Automerge document. Durable on return; unchanged data writes nothing.
+    pub fn put_reference<T: Serialize + ?Sized>(&self, kind: RefKind, value: &T) -> Result<Ack, StoreError> {
+        let id = Self::reference_id(kind);
+        let stripe = &self.stripes[blake3::hash(id.as_bytes()).as_bytes()[0] as usize % WRITE_STRIPES];
+        let _doc_lock = stripe.lock().map_err(|_| StoreError::Poisoned)?;
+        let meta = self.meta(&id)?;
+        let mut doc = match self.reference_doc(&id)? {
+            Some(mut doc) => {
+                if !doc.replace(value)? {
+                    let heads = doc.heads();
+                    return Ok(Ack { seq: meta.map_or(0, |m| m.seq), heads });
+                }
+                doc
+            }
+            None => RefDoc::new(kind, value, &self.actor)?,
+        };
+        let is_new = meta.is_none();
+        let mut meta = meta.unwrap_or_default();
+        let heads = doc.heads();
+        let snapshot = doc.save();
+        meta.snapshot_bytes = snapshot.len() as u64;
+        meta.heads = hex_heads(&heads);
+        let previous_seq = meta.seq;
+        let finish = Box::new(move |seq: u64| {
+            let mut batch = WriteBatch::default();
+            batch.put(doc_key(&id, "s"), record::seal(&snapshot));
+            if previous_seq > 0 {
+                batch.delete(feed_key(previous_seq));
+            }
+            let feed = FeedEntry { seq, doc: id.clone(), heads: meta.heads.clone() };
+            batch.put(feed_key(seq), record::seal(&serde_json::to_vec(&feed).unwrap_or_default()));
+            meta.seq = seq;
+            batch.put(doc_key(&id, "m"), record::seal(&serde_json::to_vec(&meta).unwrap_or_default()));
+            batch
+        });
+        let seq = self.committer.commit(finish, is_new)?;
+        Ok(Ack { seq, heads })
+    }
+
+    /// The stored version of a piece of reference data, if any.
+    pub fn reference<T: DeserializeOwned>(&self, kind: RefKind) -> Result<Option<T>, StoreError> {
+        let id = Self::reference_id(kind);
+        match self.reference_doc(&id)? {
+            Some(doc) => Ok(Some(doc.value()?)),
+            None => Ok(None),
+        }
+    }
+
+    fn reference_doc(&self, id: &str) -> Result<Option<RefDoc>, StoreError> {
+        let key = doc_key(id, "s");
+        let Some(raw) = self.kv.get(&key)? else { return Ok(None) };
+        let corrupt =
+            || StoreError::Corrupt { doc: id.to_string(), key: String::from_utf8_lossy(&key).into() };
+        let bytes = record::open(&raw).ok_or_else(corrupt)?;
+        Ok(Some(RefDoc::load(bytes, &self.actor).map_err(|_| corrupt())?))
     }
 
     /// The case as stored.

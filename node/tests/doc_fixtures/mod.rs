@@ -270,6 +270,14 @@ pub fn every_event_kind() -> Vec<EventKind> {
         EventKind::ReportedUpward { opinion: "材料齐全,同意上报".to_string() },
         EventKind::Withdrawn { reason: "申请人主动撤回".to_string() },
         EventKind::FileRemovalConsented { reason: "送市局会审".to_string() },
+        EventKind::MaterialsScanned {
+            scans: vec![yikou_schema::case::Scan {
+                material: MaterialCode::new("M1"),
+                hash: "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262".to_string(),
+                bytes: 0,
+                media_type: "application/pdf".to_string(),
+            }],
+        },
         EventKind::Rated { score: 5 },
         EventKind::ConflictResolved {
             conflict: ConflictId("two_decisions:1772414100000.0000@town-a".to_string()),
@@ -301,7 +309,7 @@ pub fn role(i: usize) -> Role {
 }
 
 /// The number of [`EventKind`] variants; [`kind_index`] names each one.
-pub const EVENT_KINDS: usize = 27;
+pub const EVENT_KINDS: usize = 28;
 
 /// An exhaustive match (no wildcard): adding an event kind to the schema breaks the build here
 /// until the kind gets an index, and the coverage test fails until the fixture holds one.
@@ -334,6 +342,7 @@ pub fn kind_index(kind: &EventKind) -> usize {
         EventKind::Rated { .. } => 24,
         EventKind::ConflictResolved { .. } => 25,
         EventKind::ProvincialNumberAssigned { .. } => 26,
+        EventKind::MaterialsScanned { .. } => 27,
     }
 }
 

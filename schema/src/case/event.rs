@@ -89,6 +89,17 @@ pub struct Problem {
     pub description: String,
 }
 
+/// One scanned or uploaded material: a reference to an attachment by its content hash (W3.2).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Scan {
+    pub material: MaterialCode,
+    /// BLAKE3 hash of the file, 64 lower-case hex digits.
+    pub hash: String,
+    pub bytes: u64,
+    /// e.g. `application/pdf`, `image/jpeg`.
+    pub media_type: String,
+}
+
 /// Who signed a tolerance commitment (T3.2).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
@@ -337,6 +348,11 @@ pub enum EventKind {
     FileRemovalConsented {
         reason: String,
     },
+    /// Originals scanned and electronic materials uploaded (W3.2); the bytes live in the
+    /// node's attachment store, the case holds their BLAKE3 hashes.
+    MaterialsScanned {
+        scans: Vec<Scan>,
+    },
     /// A supervision card (W9).
     CardIssued {
         duty: DutyKind,
@@ -388,6 +404,7 @@ impl EventKind {
             EventKind::ReportedUpward { .. } => "上报",
             EventKind::Withdrawn { .. } => "撤回",
             EventKind::FileRemovalConsented { .. } => "同意案卷带离大厅",
+            EventKind::MaterialsScanned { .. } => "材料扫描上传",
             EventKind::CardIssued { .. } => "红黄牌",
             EventKind::CardRevoked { .. } => "撤销红黄牌",
             EventKind::Rated { .. } => "满意度评价",

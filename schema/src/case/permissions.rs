@@ -79,6 +79,7 @@ fn allowed(header: &CaseHeader, role: &Role, kind: &EventKind) -> bool {
         }
         K::Archived => *role == Role::System || lead_department(header, role),
         K::FileRemovalConsented { .. } => *role == Role::HallCentre,
+        K::MaterialsScanned { .. } => *role == Role::WindowClerk || department_does_intake(header, role),
         K::CardIssued { .. } => matches!(role, Role::Supervisor | Role::System),
         K::CardRevoked { .. } | K::ConflictResolved { .. } => *role == Role::Supervisor,
         K::Rated { .. } => matches!(role, Role::WindowClerk | Role::IssuingWindow | Role::System),
@@ -104,6 +105,7 @@ fn rule_of(kind: &EventKind) -> &'static str {
         K::Archived => "W7",
         K::ReportedUpward { .. } => "W8",
         K::FileRemovalConsented { .. } => "W5.2",
+        K::MaterialsScanned { .. } => "W3.2",
         K::CardIssued { .. } | K::CardRevoked { .. } => "W9",
         K::Rated { .. } => "W10",
         K::ConflictResolved { .. } => "O4",

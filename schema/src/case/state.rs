@@ -179,6 +179,8 @@ pub struct CaseState {
     pub reported_upward_at: Option<NaiveDateTime>,
     pub withdrawn: Option<(NaiveDateTime, String)>,
     pub file_removal_consents: Vec<(NaiveDateTime, String)>,
+    /// Scans and uploads, in order (W3.2).
+    pub scans: Vec<Scan>,
     pub cards: BTreeMap<DutyKind, CardState>,
     pub ratings: Vec<u8>,
     pub provincial_number: Option<String>,
@@ -214,6 +216,7 @@ impl CaseState {
             reported_upward_at: None,
             withdrawn: None,
             file_removal_consents: Vec::new(),
+            scans: Vec::new(),
             cards: BTreeMap::new(),
             ratings: Vec::new(),
             provincial_number: None,
@@ -637,6 +640,25 @@ pub fn check_structure(header: &CaseHeader, st: &CaseState, event: &Event) -> Re
             check_text("W3.5", "撤回理由", reason)
         }
         EventKind::FileRemovalConsented { reason } => check_text("W5.2", "案卷带离事由", reason),
+        EventKind::MaterialsScanned { scans } => {
+            if scans.is_empty() || scans.len() > MATERIALS_PER_EVENT_MAX {
+                return Err(v(
+                    "W3.2",
+                    "case.scans_empty",
+                    format!("每次登记 1 至 {MATERIALS_PER_EVENT_MAX} 份扫描件"),
+                ));
+            }
+            check_listed(header, scans.iter().map(|s| &s.material))?;
+            for scan in scans {
+                let hex = scan.hash.len() == 64
+                    && scan.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                if !hex {
+                    return Err(v("W3.2", "case.scan_hash", "扫描件的内容摘要应为 64 位小写十六进制"));
+                }
+                check_text("W3.2", "文件类型", &scan.media_type)?;
+            }
+            Ok(())
+        }
         EventKind::CardIssued { level, duty } => {
             if *level == Level::Normal {
                 return Err(v("W9", "case.card_normal", "正常状态无需发牌"));
@@ -1001,6 +1023,7 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.phase = Phase::Withdrawn;
         }
         EventKind::FileRemovalConsented { reason } => st.file_removal_consents.push((at, reason.clone())),
+        EventKind::MaterialsScanned { scans } => st.scans.extend(scans.iter().cloned()),
         EventKind::CardIssued { duty, level } => {
             st.cards.insert(duty.clone(), CardState { level: *level, issued_at: at, revoked: None });
         }
