@@ -18,6 +18,12 @@ echo "randomised tests seed: $seed (replay: YIKOU_SEED=$seed PROPTEST_RNG_SEED=$
 
 # The JavaScript interop test (node/tests/js_interop.rs) loads a saved case with the npm package
 # pinned in tests/js/package-lock.json.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Node.js and npm from Debian's packages (the document interop test needs them)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+fi
 for tool in node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "$tool not found: install Node.js 20 or newer (with npm); the document interop test needs it" >&2
