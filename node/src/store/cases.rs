@@ -194,7 +194,9 @@ pub fn index_entries(case: &Case, state: &CaseState, calendar: &WorkCalendar) ->
         let duties = supervision::case_duties(h, state, calendar).unwrap_or_default();
         if let Some(d) = duties.iter().find(|d| d.kind == DutyKind::Decision) {
             let policy = supervision::Policy::default();
-            if let Ok(a) = supervision::assess(d, d.started, calendar, &policy) {
+            // As of the case's latest event, so that special-procedure pauses extend the date.
+            let as_of = case.events.iter().map(|e| e.hlc.local()).max().unwrap_or(d.started);
+            if let Ok(a) = supervision::assess(d, as_of, calendar, &policy) {
                 // `due` is the end of the due day (next midnight): index the day itself.
                 let day = a.due - chrono::Duration::seconds(1);
                 out.push((Index::Due, day.date().to_string()));

@@ -53,6 +53,9 @@ pub trait Kv: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64, StoreError>;
 }
 
+/// sled's page cache: a bound on the memory the store itself holds (the document cache is apart).
+pub const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// sled 0.34.7 on disk.
 pub struct SledKv {
     dir: PathBuf,
@@ -70,6 +73,7 @@ impl SledKv {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::LowSpace)
+            .cache_capacity(SLED_CACHE_BYTES)
             // Flushing is ours (group commit + fsync); sled's own 500 ms timer would only add I/O.
             .flush_every_ms(None)
             .open()?;
