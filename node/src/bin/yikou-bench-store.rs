@@ -171,6 +171,7 @@ fn open(dir: &Path) -> Result<()> {
     let start = Instant::now();
     let store = open_store(dir)?;
     let secs = start.elapsed().as_secs_f64();
+    let rss_opened = rss_mib();
     let docs = store.doc_count()?;
     // One read to show the store serves immediately.
     let first = store.changes_since(0, 1)?;
@@ -179,7 +180,7 @@ fn open(dir: &Path) -> Result<()> {
     }
     let bytes = dir_bytes(dir);
     println!(
-        "open cases={docs} seconds={secs:.3} rss_mib={:.0} (before open {rss_before:.0}) disk_bytes_per_case={:.0}",
+        "open cases={docs} seconds={secs:.3} rss_mib={:.0} (before open {rss_before:.0}, after open {rss_opened:.0}) disk_bytes_per_case={:.0}",
         rss_mib(),
         bytes as f64 / docs.max(1) as f64
     );
