@@ -6,16 +6,15 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use yikou_schema::catalog::{Catalog, ItemStatus, JointMode, TEXT_BYTES_MAX};
 
 /// Validates the catalog at `path`; on success a printable listing, on failure an error whose
 /// text lists every problem as `第 N 行 [code]: message`, one per line.
 pub fn check(path: &Path) -> Result<String> {
-    check_on(path, today_in_china()?)
+    check_on(path, yikou_node::clock::today_local())
 }
 
 /// As [`check`], with item statuses as of `on`.
@@ -32,19 +31,6 @@ pub fn check_on(path: &Path, on: NaiveDate) -> Result<String> {
         Err(errors) => {
             bail!("事项清单文件 {} 有 {} 处问题,未通过检查:\n{errors}", path.display(), errors.0.len())
         }
-    }
-}
-
-/// Today's date in China (UTC+8), from the system clock.
-fn today_in_china() -> Result<NaiveDate> {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("系统时钟早于 1970-01-01,无法确定今天的日期")?
-        .as_secs();
-    let secs = i64::try_from(secs).context("系统时钟超出范围")? + 8 * 3600;
-    match DateTime::from_timestamp(secs, 0) {
-        Some(t) => Ok(t.date_naive()),
-        None => bail!("系统时钟超出范围,无法确定今天的日期"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! # yikou-node: the node (library part)
 //!
 //! The only crate that owns disks, sockets, HTTP and the clock. Layout:
+//! - [`clock`]: the node's one reading of the wall clock (the schema never reads one).
 //! - [`doc`]: the Automerge document layout of a case and of shared reference data (a
 //!   compatibility boundary, versioned by [`doc::DOC_LAYOUT_VERSION`]).
 //! - [`store`]: cases as Automerge documents in sled: snapshots plus change chunks, a change feed,
@@ -10,6 +11,7 @@
 //!
 //! The binary `yikou` (`main.rs`) is the command line over these.
 
+pub mod clock;
 pub mod doc;
 pub mod fixtures;
 pub mod store;

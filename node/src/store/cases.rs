@@ -564,14 +564,12 @@ impl Drop for WriterGuard<'_> {
     }
 }
 
-/// A new feed epoch: unique per store initialisation (time, process, actor).
+/// A new feed epoch or actor suffix: unique per call (time, process, a per-process counter, actor).
 fn new_epoch(actor: &[u8]) -> [u8; 16] {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
     let mut h = blake3::Hasher::new();
-    h.update(&nanos.to_le_bytes());
+    h.update(&crate::clock::now_ms().to_le_bytes());
+    h.update(&CALLS.fetch_add(1, Ordering::SeqCst).to_le_bytes());
     h.update(&std::process::id().to_le_bytes());
     h.update(actor);
     let mut out = [0u8; 16];
