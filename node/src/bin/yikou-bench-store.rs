@@ -6,6 +6,8 @@
 //! - `build DIR CASES`: fills a store with CASES sample cases (bulk, for `open`/`feed`).
 //! - `open DIR`: time to open that store, resident memory after opening, bytes on disk per case.
 //! - `feed DIR`: cost of "what changed since N" for answers of 10, 100 and 1,000 documents.
+//! - `profile`, `profile-kv`, `profile-contention`: the measurements behind the design notes in
+//!   docs/BENCHMARKS.md (Automerge steps per case; sled apply and sync; apply during a flush).
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -237,8 +239,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-#[allow(dead_code)]
-pub fn profile_steps() -> Result<()> {
+/// Where one case's store work goes (Automerge steps, per case).
+fn profile_steps() -> Result<()> {
     use yikou_node::doc::CaseDoc;
     let f = CaseFactory::new("town-a", 1).map_err(anyhow::Error::msg)?;
     let n = 300u32;
@@ -277,8 +279,8 @@ pub fn profile_steps() -> Result<()> {
     Ok(())
 }
 
-#[allow(dead_code)]
-pub fn profile_kv() -> Result<()> {
+/// sled apply and sync costs on their own.
+fn profile_kv() -> Result<()> {
     use yikou_node::store::{Kv, WriteBatch};
     let dir = tempfile::tempdir()?;
     let kv = SledKv::open(dir.path())?;
@@ -314,8 +316,8 @@ pub fn profile_kv() -> Result<()> {
     Ok(())
 }
 
-#[allow(dead_code)]
-pub fn profile_contention() -> Result<()> {
+/// Apply latency while another thread syncs (sled stalls writes during its flush).
+fn profile_contention() -> Result<()> {
     use yikou_node::store::{Kv, WriteBatch};
     let dir = tempfile::tempdir()?;
     let kv = Arc::new(SledKv::open(dir.path())?);
