@@ -1,6 +1,7 @@
-//! Test tool for the store's crash test (`node/tests/crash.rs`): opens the case store at DIR and
-//! creates sample cases from several threads until killed, printing `ACK <case number>` after
-//! each create is acknowledged (durable). Not part of the product.
+//! Test tool for the store's crash test (`node/tests/crash.rs`): opens the case store at DIR and,
+//! from several threads until killed, creates sample cases and appends events to them (so that
+//! documents reach compaction), printing `ACK <case number> <events>` after each write is
+//! acknowledged (durable). Not part of the product.
 //!
 //! Usage: yikou-store-writer DIR FIRST_SERIAL THREADS
 
@@ -15,6 +16,13 @@ use chrono::NaiveDate;
 use yikou_node::fixtures::CaseFactory;
 use yikou_node::store::{CaseStore, SledKv, StoreConfig};
 use yikou_schema::calendar::WorkCalendar;
+
+fn ack(out: &Mutex<std::io::Stdout>, case: &yikou_schema::case::Case) -> Result<()> {
+    let mut o = out.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;
+    writeln!(o, "ACK {} {}", case.header.number, case.events.len())?;
+    o.flush()?;
+    Ok(())
+}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -39,11 +47,16 @@ fn main() -> Result<()> {
                 let f = CaseFactory::new("town-a", 1).map_err(anyhow::Error::msg)?;
                 let mut serial = first + t;
                 while serial <= yikou_schema::ids::CASE_SERIALS_PER_DAY_MAX {
-                    let case = f.case(day, serial)?;
+                    let mut case = f.case(day, serial)?;
                     store.create(&case)?;
-                    let mut o = out.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;
-                    writeln!(o, "ACK {}", case.header.number)?;
-                    o.flush()?;
+                    ack(&out, &case)?;
+                    // Twelve more events: past the compaction threshold of ten chunks.
+                    for _ in 0..12 {
+                        let e = f.next_event(&case);
+                        case.events.push(e.clone());
+                        store.append(&case.header.number.to_string(), &[e])?;
+                        ack(&out, &case)?;
+                    }
                     serial += threads;
                 }
                 Ok(())
