@@ -2,7 +2,8 @@
 //! (`scripts/bench-store.sh` runs them all and prints the table for docs/BENCHMARKS.md).
 //!
 //! - `fsync`: raw 4 KiB write + fsync rate of the disk: the limit for durable writes.
-//! - `create WRITERS CASES`: durable case creations per second and latency percentiles.
+//! - `create WRITERS CASES`: durable case creations per second and latency percentiles
+//!   (`BENCH_MEM=1`: the same against the in-memory store, i.e. without the disk).
 //! - `build DIR CASES`: fills a store with CASES sample cases (bulk, for `open`/`feed`).
 //! - `open DIR`: time to open that store, resident memory after opening, bytes on disk per case.
 //! - `feed DIR`: cost of "what changed since N" for answers of 10, 100 and 1,000 documents.
