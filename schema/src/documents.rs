@@ -811,7 +811,8 @@ pub fn result_handover(
     )
     .field("决定时间", cn_datetime(decision.at))
     .field("结果转交发证窗口时间", cn_datetime(at_issuing))
-    .field("通知申请人时间", state.notified_at.map_or_else(|| "尚未通知".to_string(), cn_datetime));
+    .field("通知申请人时间", state.notified_at.map_or_else(|| "尚未通知".to_string(), cn_datetime))
+    .field("通知方式", state.notified_contact.clone().unwrap_or_else(|| "—".to_string()));
     match &state.delivered {
         None => {
             b.field("送达方式", "尚未送达");
@@ -1393,6 +1394,8 @@ mod tests {
         assert_eq!(doc.field("办理结果"), Some("食品经营许可证"));
         assert_eq!(doc.field("送达方式"), Some("邮寄送达"));
         assert_eq!(doc.field("邮寄凭证号"), Some("EMS1234567890"));
+        // rule W6.2: notified by the contact on record.
+        assert_eq!(doc.field("通知方式"), Some("13800000000"));
         // Friday 6 March → Monday 9 March.
         assert_eq!(doc.field("交接单返还部门期限"), Some("2026年3月9日"));
         assert_eq!(doc.field("交接单返还时间"), Some("尚未返还"));

@@ -173,6 +173,8 @@ pub struct CaseState {
     pub decision: Option<DecisionRecord>,
     pub at_issuing_at: Option<NaiveDateTime>,
     pub notified_at: Option<NaiveDateTime>,
+    /// How the applicant was told (W6.2: by the contact and pickup method on record).
+    pub notified_contact: Option<String>,
     pub delivered: Option<(NaiveDateTime, Delivery)>,
     pub form_returned_at: Option<NaiveDateTime>,
     pub archived_at: Option<NaiveDateTime>,
@@ -210,6 +212,7 @@ impl CaseState {
             decision: None,
             at_issuing_at: None,
             notified_at: None,
+            notified_contact: None,
             delivered: None,
             form_returned_at: None,
             archived_at: None,
@@ -1000,8 +1003,9 @@ fn apply(header: &CaseHeader, st: &mut CaseState, event: &Event) {
             st.at_issuing_at = Some(at);
             st.phase = Phase::AtIssuingWindow;
         }
-        EventKind::Notified { .. } => {
+        EventKind::Notified { contact } => {
             st.notified_at = Some(at);
+            st.notified_contact = Some(contact.clone());
             st.phase = Phase::Notified;
         }
         EventKind::Delivered { delivery } => {
