@@ -17,6 +17,8 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $
 "$bench" fsync
 "$bench" create 1 2000
 "$bench" create 32 6400
+"$bench" create-receipt 1 2000
+"$bench" create-receipt 32 6400
 BENCH_MEM=1 "$bench" create 1 2000
 BENCH_MEM=1 "$bench" create 32 6400
 "$bench" fsync

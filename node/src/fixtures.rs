@@ -53,8 +53,19 @@ impl CaseFactory {
         }
     }
 
-    /// Case number `serial` received on `day` at 09:00 plus a few minutes per serial.
+    /// Case number `serial` received on `day` at 09:00 plus a few minutes per serial, with its
+    /// five events.
     pub fn case(&self, day: NaiveDate, serial: u32) -> Result<Case, RuleViolation> {
+        self.case_with(day, serial, usize::MAX)
+    }
+
+    /// The same case as a window creates it: with its receipt only.
+    pub fn received(&self, day: NaiveDate, serial: u32) -> Result<Case, RuleViolation> {
+        self.case_with(day, serial, 0)
+    }
+
+    /// The case with its receipt and at most `steps` of the four steps after it.
+    fn case_with(&self, day: NaiveDate, serial: u32, steps_max: usize) -> Result<Case, RuleViolation> {
         let bad = |e: String| RuleViolation::new("W3.2", "fixture.invalid", e);
         let item = self
             .catalog
@@ -120,7 +131,7 @@ impl CaseFactory {
             (Role::DepartmentReviewer(dept.clone()), EventKind::HandoverSigned { department: dept }),
             (Role::WindowClerk, EventKind::SupplementReceived { materials: vec![MaterialCode::new("M06")] }),
         ];
-        for (i, (role, kind)) in steps.into_iter().enumerate() {
+        for (i, (role, kind)) in steps.into_iter().enumerate().take(steps_max) {
             let at = start + Duration::minutes(10 * (i as i64 + 1));
             case.record(self.event(at, 0, role, kind), &ctx)?;
         }

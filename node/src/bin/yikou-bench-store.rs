@@ -3,7 +3,8 @@
 //!
 //! - `fsync`: raw 4 KiB write + fsync rate of the disk: the limit for durable writes.
 //! - `create WRITERS CASES`: durable case creations per second and latency percentiles
-//!   (`BENCH_MEM=1`: the same against the in-memory store, i.e. without the disk).
+//!   (`BENCH_MEM=1`: the same against the in-memory store, i.e. without the disk);
+//!   `create-receipt`: the same with each case as a window creates it, with its receipt only.
 //! - `build DIR CASES`: fills a store with CASES sample cases (bulk, for `open`/`feed`).
 //! - `open DIR`: time to open that store, resident memory after opening, bytes on disk per case.
 //! - `feed DIR`: cost of "what changed since N" for answers of 10, 100 and 1,000 documents.
@@ -81,7 +82,8 @@ fn serial_day(n: u64) -> (NaiveDate, u32) {
     (day, (n % 90_000) as u32 + 1)
 }
 
-fn create(writers: u64, cases: u64) -> Result<()> {
+/// `receipt_only`: the case as a window creates it (its receipt); otherwise with five events.
+fn create(writers: u64, cases: u64, receipt_only: bool) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(if std::env::var("BENCH_MEM").is_ok() {
         CaseStore::open(
@@ -101,7 +103,7 @@ fn create(writers: u64, cases: u64) -> Result<()> {
         let batch: Vec<_> = (0..per_writer)
             .map(|i| {
                 let (day, serial) = serial_day(w * per_writer + i);
-                f.case(day, serial)
+                if receipt_only { f.received(day, serial) } else { f.case(day, serial) }
             })
             .collect::<Result<_, _>>()?;
         batches.push(batch);
@@ -131,7 +133,8 @@ fn create(writers: u64, cases: u64) -> Result<()> {
     lat.sort();
     let fsync = fsync_rate(dir.path())?;
     println!(
-        "create writers={writers} cases={} rate={:.0}/s p50={:.2}ms p99={:.2}ms fsyncs={} fsync_rate={fsync:.0}/s ratio_to_fsync={:.2}",
+        "create{} writers={writers} cases={} rate={:.0}/s p50={:.2}ms p99={:.2}ms fsyncs={} fsync_rate={fsync:.0}/s ratio_to_fsync={:.2}",
+        if receipt_only { "-receipt" } else { "" },
         lat.len(),
         lat.len() as f64 / secs,
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
@@ -229,12 +232,13 @@ fn main() -> Result<()> {
             let dir = tempfile::tempdir()?;
             println!("fsync rate={:.0}/s (4 KiB write + fsync)", fsync_rate(dir.path())?);
         }
-        Some("create") => create(num(2)?, num(3)?)?,
+        Some("create") => create(num(2)?, num(3)?, false)?,
+        Some("create-receipt") => create(num(2)?, num(3)?, true)?,
         Some("build") => build(&PathBuf::from(arg(2).context("DIR")?), num(3)?)?,
         Some("open") => open(&PathBuf::from(arg(2).context("DIR")?))?,
         Some("feed") => feed(&PathBuf::from(arg(2).context("DIR")?))?,
         _ => bail!(
-            "usage: yikou-bench-store fsync | create WRITERS CASES | build DIR CASES | open DIR | feed DIR"
+            "usage: yikou-bench-store fsync | create WRITERS CASES | create-receipt WRITERS CASES | build DIR CASES | open DIR | feed DIR"
         ),
     }
     Ok(())
