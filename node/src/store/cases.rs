@@ -1,12 +1,14 @@
 //! [`CaseStore`]: cases as Automerge documents over a [`Kv`].
 //!
-//! A write (new case, new events, changes from a peer) runs under the store's write lock: the
-//! document is loaded (from the cache or from its snapshot and chunks), changed, and one atomic
-//! batch carries the new change chunk (or, when compaction is due, the new snapshot and the
-//! deletion of the chunks it replaces), the document's metadata, its feed entry and its index
-//! entries. The lock is released, and the writer waits for a group fsync before it is
-//! acknowledged (O2). If the batch fails, the cached document is dropped, so memory never holds
-//! what the disk does not.
+//! A write (new case, new events, changes from a peer) holds its document's stripe lock, so
+//! writes to one document are serial while writes to different documents run in parallel. The
+//! document is taken from the cache (or loaded from its snapshot and chunks), changed, and the
+//! writer prepares one batch: the new change chunk (or, when compaction is due, the new snapshot
+//! and the deletion of the chunks it replaces) and its index entries. The committer thread
+//! ([`super::commit`]) adds the feed entry and the metadata with the feed position, applies the
+//! batches of every waiting writer atomically and fsyncs once; only then is the write
+//! acknowledged (O2). If the commit fails, the document is not put back into the cache, so memory
+//! never holds what the disk does not.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -130,7 +132,7 @@ pub struct CaseStore {
     committer: Committer,
     cache: Mutex<LruCache<String, Cached>>,
     /// Writers of one document serialise on its stripe; different documents proceed in
-    /// parallel, and only the short commit step takes the store-wide write lock.
+    /// parallel, and meet again only in the committer's queue.
     stripes: Vec<Mutex<()>>,
     writers: AtomicUsize,
 }
