@@ -450,6 +450,16 @@ fn cards_only_escalate_and_are_revoked_with_a_reason() {
 // Tolerance acceptance (T)
 // ---------------------------------------------------------------------------------------------
 
+/// A tolerance acceptance with a commitment to supply `materials` by `deadline`.
+fn tol(
+    presented: Vec<PresentedMaterial>,
+    materials: &[&str],
+    deadline: &str,
+    list: &yikou_schema::tolerance::DishonestyList,
+) -> EventKind {
+    EventKind::ToleranceAccepted { presented, commitment: commitment(materials, deadline, list) }
+}
+
 fn tolerance_accept(w: &World, case: &mut Case, at: &str, deadline: &str) {
     let kind = EventKind::ToleranceAccepted {
         presented: vec![],
@@ -463,20 +473,14 @@ fn tolerance_needs_the_item_on_the_list_and_not_instant() {
     // rule T1: (a) on the published tolerance list, (b) not an instant item.
     let w = World::new();
     let mut case = w.open(plain_item(), "2026-03-02 09:00", &["K1", "K2"]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&["T1"], "2026-03-04", &w.list),
-    };
+    let kind = tol(vec![], &["T1"], "2026-03-04", &w.list);
     let (code, rule) = w.refuse(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!((code, rule), ("tolerance.not_on_list", "T1"));
 
     let mut instant = tolerant_item();
     instant.kind = yikou_schema::catalog::ItemKind::Instant;
     let mut case = w.open(instant.clone(), "2026-03-02 09:00", &["K1", "K2"]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&["T1", "T2"], "2026-03-04", &w.list),
-    };
+    let kind = tol(vec![], &["T1", "T2"], "2026-03-04", &w.list);
     let (code, _) = w.refuse(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!(code, "tolerance.instant_item");
 }
@@ -487,17 +491,11 @@ fn a_missing_key_material_means_a_correction_notice() {
     // rule T1: (c) every key material present and lawful.
     let w = World::new();
     let mut case = w.open(tolerant_item(), "2026-03-02 09:00", &["K1", "T1"]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&["T2"], "2026-03-04", &w.list),
-    };
+    let kind = tol(vec![], &["T2"], "2026-03-04", &w.list);
     let (code, rule) = w.refuse(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!((code, rule), ("tolerance.key_material_missing", "T2"));
     let flawed_key = presented(&[("K2", Condition::Flawed("身份证已过期".into()))]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: flawed_key,
-        commitment: commitment(&["T2"], "2026-03-04", &w.list),
-    };
+    let kind = tol(flawed_key, &["T2"], "2026-03-04", &w.list);
     let (code, _) = w.refuse(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!(code, "tolerance.key_material_missing");
 }
@@ -508,18 +506,12 @@ fn the_commitment_lists_every_missing_tolerable_material() {
     // rule T1: (d) only tolerable materials missing or flawed.
     let w = World::new();
     let mut case = w.open(tolerant_item(), "2026-03-02 09:00", &["K1", "K2"]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&["T1"], "2026-03-04", &w.list),
-    };
+    let kind = tol(vec![], &["T1"], "2026-03-04", &w.list);
     let (code, rule) = w.refuse(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!((code, rule), ("tolerance.commitment_materials", "T3.1"));
     // A flawed tolerable material counts as missing.
     let flawed = presented(&[("T1", Condition::Present), ("T2", Condition::Flawed("照片模糊".into()))]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: flawed,
-        commitment: commitment(&["T2"], "2026-03-04", &w.list),
-    };
+    let kind = tol(flawed, &["T2"], "2026-03-04", &w.list);
     w.rec(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!(case.state().outstanding_materials(), vec![m("T2")]);
 }
@@ -529,10 +521,7 @@ fn nothing_missing_means_plain_acceptance() {
     // rule T1: tolerance acceptance is for missing tolerable materials only.
     let w = World::new();
     let mut case = w.open(tolerant_item(), "2026-03-02 09:00", &["K1", "K2", "T1", "T2"]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&[], "2026-03-04", &w.list),
-    };
+    let kind = tol(vec![], &[], "2026-03-04", &w.list);
     let (code, _) = w.refuse(&mut case, "2026-03-02 09:10", clerk(), kind);
     assert_eq!(code, "tolerance.nothing_missing");
 }
@@ -545,10 +534,7 @@ fn the_deadline_is_never_after_the_promised_completion_date() {
     let latest = tolerance::promised_completion(&tolerant_item(), d("2026-09-29"), &w.cal).expect("in range");
     assert_eq!(latest.at, d("2026-10-12"));
     let mut case = w.open(tolerant_item(), "2026-09-29 09:00", &["K1", "K2"]);
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&["T1", "T2"], "2026-10-13", &w.list),
-    };
+    let kind = tol(vec![], &["T1", "T2"], "2026-10-13", &w.list);
     let (code, rule) = w.refuse(&mut case, "2026-09-29 09:10", clerk(), kind);
     assert_eq!((code, rule), ("tolerance.deadline_too_late", "T3.3"));
     tolerance_accept(&w, &mut case, "2026-09-29 09:10", "2026-10-12");
@@ -703,10 +689,7 @@ fn a_missed_deadline_means_denial_and_a_year_on_the_dishonesty_list() {
         &w.ctx(),
     )
     .expect("opens");
-    let kind = EventKind::ToleranceAccepted {
-        presented: vec![],
-        commitment: commitment(&["T1", "T2"], "2026-06-03", &w.list),
-    };
+    let kind = tol(vec![], &["T1", "T2"], "2026-06-03", &w.list);
     let err = case2.record(ev_on(HALL, "2026-06-01 09:10", clerk(), kind), &w.ctx()).expect_err("refused");
     assert_eq!((err.code, err.rule), ("tolerance.dishonest_applicant", "T3.6"));
     // A year later the exclusion has ended.

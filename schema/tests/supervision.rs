@@ -19,6 +19,24 @@ fn accepted(w: &World, at: &str) -> Case {
     case
 }
 
+/// Accepted 2026-03-02 09:10, handed over at 10:00 and signed at 10:30: in review.
+fn in_review(w: &World) -> Case {
+    let mut case = accepted(w, "2026-03-02 09:10");
+    w.rec(
+        &mut case,
+        "2026-03-02 10:00",
+        clerk(),
+        EventKind::HandedOver { department: dept(DEPT), paper: true },
+    );
+    w.rec(
+        &mut case,
+        "2026-03-02 10:30",
+        reviewer(DEPT),
+        EventKind::HandoverSigned { department: dept(DEPT) },
+    );
+    case
+}
+
 #[test]
 fn decision_duty_goes_warning_yellow_red() {
     // rule W9: warning when <= 2 working days remain, yellow past the promised limit, red past the
@@ -77,20 +95,7 @@ fn holidays_do_not_count() {
 fn the_special_procedure_extends_the_limit_by_the_paused_working_time() {
     // rule W9: paused time (special procedure) excluded, part-days rounded up.
     let w = World::new();
-    let mut case = w.open(plain_item(), "2026-03-02 09:00", &["K1", "K2", "T1", "T2"]);
-    w.rec(&mut case, "2026-03-02 09:10", clerk(), EventKind::Accepted { presented: vec![] });
-    w.rec(
-        &mut case,
-        "2026-03-02 10:00",
-        clerk(),
-        EventKind::HandedOver { department: dept(DEPT), paper: true },
-    );
-    w.rec(
-        &mut case,
-        "2026-03-02 10:30",
-        reviewer(DEPT),
-        EventKind::HandoverSigned { department: dept(DEPT) },
-    );
+    let mut case = in_review(&w);
     // Paused from Tue 10:00 to Thu 09:00: 1 day 23 hours of working time -> 2 days.
     w.rec(
         &mut case,
@@ -220,19 +225,7 @@ fn issuing_upward_and_result_form_duties() {
     // rule W6.1 / Licensing Law §44: issue within 10 working days of approval.
     // rule W6.2: the result form returns within 1 working day. rule W8: report within 2 working days.
     let w = World::new();
-    let mut case = accepted(&w, "2026-03-02 09:10");
-    w.rec(
-        &mut case,
-        "2026-03-02 10:00",
-        clerk(),
-        EventKind::HandedOver { department: dept(DEPT), paper: true },
-    );
-    w.rec(
-        &mut case,
-        "2026-03-02 10:30",
-        reviewer(DEPT),
-        EventKind::HandoverSigned { department: dept(DEPT) },
-    );
+    let mut case = in_review(&w);
     w.rec(
         &mut case,
         "2026-03-03 10:00",
