@@ -28,8 +28,6 @@ pub const PRE_ACCEPTANCE_WORKDAYS: u32 = 2;
 pub const UPWARD_REPORT_WORKDAYS: u32 = 2;
 /// W6.2: the result handover form returns within 1 working day.
 pub const RESULT_FORM_WORKDAYS: u32 = 1;
-/// W2.3: hard consultation questions answered within 2 working days.
-pub const CONSULTATION_REPLY_WORKDAYS: u32 = 2;
 
 const DAY_SECS: i64 = 86_400;
 
@@ -325,7 +323,7 @@ pub fn consultation_duty(asked: NaiveDateTime, answered: Option<NaiveDateTime>) 
     Duty {
         kind: DutyKind::ConsultationReply,
         started: asked,
-        promised: Limit::WorkingDays(CONSULTATION_REPLY_WORKDAYS),
+        promised: Limit::WorkingDays(crate::consultation::HARD_QUESTION_WORKDAYS),
         statutory: None,
         pauses: Vec::new(),
         done: answered,
