@@ -8,7 +8,16 @@
 //! ([`super::commit`]) adds the feed entry and the metadata with the feed position, applies the
 //! batches of every waiting writer atomically and fsyncs once; only then is the write
 //! acknowledged (O2). If the commit fails, the document is not put back into the cache, so memory
-//! never holds what the disk does not.
+//! never holds what the disk does not. A write that changes nothing (events or peer changes
+//! already held) writes nothing and keeps its feed position, so that two nodes do not bounce a
+//! document back and forth through their feeds.
+//!
+//! For replication: [`CaseStore::heads`] (from the metadata), [`CaseStore::changes_after`] (what a
+//! peer at some heads lacks), [`CaseStore::apply_remote_checked`] (a peer's changes, through a
+//! policy check that runs after the changes are applied in memory and before anything is
+//! committed), durable peer checkpoints, [`CaseStore::digest`] for anti-entropy and
+//! [`CaseStore::watch_seq`] for live pushes. Cases and reference documents (`ref:*`) go through
+//! all of them alike.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -26,7 +35,7 @@ use yikou_schema::supervision;
 use super::commit::{CommitCounts, Committer};
 use super::kv::{Kv, WriteBatch};
 use super::{STORE_LAYOUT_VERSION, StoreError, record};
-use crate::doc::{CaseDoc, RefDoc, RefKind};
+use crate::doc::{CaseDoc, DocError, RefDoc, RefKind};
 
 /// Limits of one store.
 #[derive(Debug, Clone)]
@@ -100,6 +109,36 @@ pub struct FeedEntry {
     pub seq: u64,
     pub doc: String,
     pub heads: Vec<String>,
+    /// The case's scope ([`Index::Scope`]: the township or hall it belongs to); `None` for
+    /// reference documents (and for entries written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What a peer at some heads lacks of a document ([`CaseStore::changes_after`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    /// Automerge bytes for the peer's `load_incremental` (or `load`, when `whole`).
+    pub bytes: Vec<u8>,
+    /// The whole document (`save`), not changes after some heads: for a peer that lacks it.
+    pub whole: bool,
+}
+
+/// What a policy check of incoming changes sees ([`CaseStore::apply_remote_checked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteDoc<'a> {
+    pub id: &'a str,
+    /// The case header's scope, after the changes; `None` for reference documents.
+    pub scope: Option<&'a str>,
+    /// This node did not hold the document before.
+    pub is_new: bool,
+}
+
+/// How far this node has read a peer's feed: the peer's feed epoch and a sequence number in it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub epoch: [u8; 16],
+    pub seq: u64,
 }
 
 /// Per-document metadata, stored at `d/{doc}/m`.
@@ -158,12 +197,50 @@ fn feed_key(seq: u64) -> Vec<u8> {
     format!("f/{seq:016x}").into_bytes()
 }
 
+/// The whole feed: `f/` up to (not including) `f0`.
+const FEED_END: &[u8] = b"f0";
+
+fn checkpoint_key(peer: &str) -> Vec<u8> {
+    format!("p/{peer}").into_bytes()
+}
+
 fn index_key(index: Index, value: &str, doc: &str) -> Vec<u8> {
     format!("i/{}\0{value}\0{doc}", index.tag()).into_bytes()
 }
 
 fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
     heads.iter().map(|h| h.to_string()).collect()
+}
+
+fn seal_json<T: Serialize>(value: &T) -> Vec<u8> {
+    record::seal(&serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// The kind of a reference document id (`ref:catalog`, …); `None` for a case id.
+fn reference_kind(id: &str) -> Option<Result<RefKind, StoreError>> {
+    let kind = id.strip_prefix("ref:")?;
+    Some(RefKind::parse(kind).ok_or_else(|| {
+        StoreError::Doc(DocError::Shape {
+            doc: Some(id.to_string()),
+            detail: format!("未知的参考数据类型 {kind}"),
+        })
+    }))
+}
+
+fn forbidden(doc: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::Forbidden { doc: doc.to_string(), reason: reason.into() }
+}
+
+/// After a peer's changes were applied in memory: refuses them if some of their dependencies are
+/// missing (the peer computed them against heads this node does not have), since Automerge would
+/// keep such changes queued in memory, where the disk never sees them.
+fn check_complete(id: &str, am: &mut automerge::AutoCommit) -> Result<(), StoreError> {
+    let missing = am.get_missing_deps(&[]);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::MissingDeps { doc: id.to_string(), missing: missing.len() })
+    }
 }
 
 fn u64_of(bytes: Option<Vec<u8>>) -> u64 {
@@ -303,17 +380,72 @@ impl CaseStore {
     }
 
     /// Applies changes received from a peer (a chunk of Automerge changes, or a whole saved
-    /// document for a case this node does not hold yet).
+    /// document for a document this node does not hold yet), for a case or a reference document
+    /// (`ref:*`). Durable on return; changes already held write nothing and return the current
+    /// position. Equivalent to [`CaseStore::apply_remote_checked`] with a check that allows all.
     pub fn apply_remote(&self, id: &str, bytes: &[u8]) -> Result<Ack, StoreError> {
+        self.apply_remote_checked(id, bytes, &|_| Ok(()))
+    }
+
+    /// [`CaseStore::apply_remote`] through a policy check. `check` runs after the bytes were
+    /// applied in memory (so it sees the resulting document's scope) and before anything is
+    /// committed, also when the changes turn out to be held already. If it refuses, nothing is
+    /// written, the cache does not keep the changes, and [`StoreError::Forbidden`] carries its
+    /// reason. A change to an existing case's scope is refused the same way; changes that do not
+    /// belong to the document `id` (another case, another kind of reference data) or whose
+    /// dependencies this node lacks ([`StoreError::MissingDeps`]) are refused before the check.
+    pub fn apply_remote_checked(
+        &self,
+        id: &str,
+        bytes: &[u8],
+        check: &dyn Fn(&RemoteDoc<'_>) -> Result<(), String>,
+    ) -> Result<Ack, StoreError> {
+        if let Some(kind) = reference_kind(id) {
+            let kind = kind?;
+            return self.write_ref(id, |existing| {
+                let is_new = existing.is_none();
+                let mut doc = match existing {
+                    Some(mut doc) => {
+                        doc.load_incremental(bytes)?;
+                        doc
+                    }
+                    None => RefDoc::load(bytes, &self.actor)?,
+                };
+                if doc.kind() != kind {
+                    let detail = format!("传入的是{},不是{}", doc.kind().name_zh(), kind.name_zh());
+                    return Err(StoreError::Doc(DocError::Shape { doc: Some(id.to_string()), detail }));
+                }
+                check_complete(id, doc.inner())?;
+                check(&RemoteDoc { id, scope: None, is_new }).map_err(|reason| forbidden(id, reason))?;
+                Ok(doc)
+            });
+        }
         self.write_doc(id, |existing| {
-            let doc = match existing {
+            let (doc, scope_before) = match existing {
                 Some(mut c) => {
                     c.doc.load_incremental(bytes)?;
-                    c.doc
+                    (c.doc, Some(c.case.header.scope))
                 }
-                None => CaseDoc::load(bytes, &self.actor)?,
+                None => {
+                    let doc = CaseDoc::load(bytes, &self.actor)?;
+                    if doc.name() != id {
+                        let detail = format!("传入的是办件 {} 的文档", doc.name());
+                        return Err(StoreError::Doc(DocError::Shape { doc: Some(id.to_string()), detail }));
+                    }
+                    (doc, None)
+                }
             };
+            let mut doc = doc;
+            check_complete(id, doc.inner())?;
             let case = doc.case()?;
+            if let Some(before) = &scope_before
+                && *before != case.header.scope
+            {
+                let reason = format!("不得修改办件的归属范围(由 {before} 改为 {})", case.header.scope);
+                return Err(forbidden(id, reason));
+            }
+            let remote = RemoteDoc { id, scope: Some(&case.header.scope), is_new: scope_before.is_none() };
+            check(&remote).map_err(|reason| forbidden(id, reason))?;
             Ok(Cached { doc, case })
         })
     }
@@ -327,37 +459,53 @@ impl CaseStore {
     /// Stores a new version of a piece of reference data (catalog, calendar, dishonesty list,
     /// quota plan) as one Automerge document. Durable on return; unchanged data writes nothing.
     pub fn put_reference<T: Serialize + ?Sized>(&self, kind: RefKind, value: &T) -> Result<Ack, StoreError> {
-        let id = Self::reference_id(kind);
-        let stripe = &self.stripes[blake3::hash(id.as_bytes()).as_bytes()[0] as usize % WRITE_STRIPES];
-        let _doc_lock = stripe.lock().map_err(|_| StoreError::Poisoned)?;
-        let meta = self.meta(&id)?;
-        let mut doc = match self.reference_doc(&id)? {
+        self.write_ref(&Self::reference_id(kind), |existing| match existing {
             Some(mut doc) => {
-                if !doc.replace(value)? {
-                    let heads = doc.heads();
-                    return Ok(Ack { seq: meta.map_or(0, |m| m.seq), heads });
-                }
-                doc
+                // Unchanged data makes no change: `write_ref` then writes nothing.
+                doc.replace(value)?;
+                Ok(doc)
             }
-            None => RefDoc::new(kind, value, &self.actor)?,
-        };
+            None => Ok(RefDoc::new(kind, value, &self.actor)?),
+        })
+    }
+
+    /// The write path of reference documents: stored as one snapshot (they change rarely).
+    fn write_ref(
+        &self,
+        id: &str,
+        change: impl FnOnce(Option<RefDoc>) -> Result<RefDoc, StoreError>,
+    ) -> Result<Ack, StoreError> {
+        check_doc_id(id)?;
+        let writers = self.writers.fetch_add(1, Ordering::SeqCst);
+        let _guard = WriterGuard(&self.writers);
+        if writers >= self.config.writers_max {
+            return Err(StoreError::Busy(self.config.writers_max));
+        }
+        let _doc_lock = self.stripe(id).lock().map_err(|_| StoreError::Poisoned)?;
+        let meta = self.meta(id)?;
+        let existing = self.reference_doc(id)?;
         let is_new = meta.is_none();
-        let mut meta = meta.unwrap_or_default();
+        let mut doc = change(existing)?;
         let heads = doc.heads();
+        let mut meta = meta.unwrap_or_default();
+        if !is_new && meta.heads == hex_heads(&heads) {
+            return Ok(Ack { seq: meta.seq, heads });
+        }
         let snapshot = doc.save();
         meta.snapshot_bytes = snapshot.len() as u64;
         meta.heads = hex_heads(&heads);
         let previous_seq = meta.seq;
+        let id = id.to_string();
         let finish = Box::new(move |seq: u64| {
             let mut batch = WriteBatch::default();
             batch.put(doc_key(&id, "s"), record::seal(&snapshot));
             if previous_seq > 0 {
                 batch.delete(feed_key(previous_seq));
             }
-            let feed = FeedEntry { seq, doc: id.clone(), heads: meta.heads.clone() };
-            batch.put(feed_key(seq), record::seal(&serde_json::to_vec(&feed).unwrap_or_default()));
+            let feed = FeedEntry { seq, doc: id.clone(), heads: meta.heads.clone(), scope: None };
+            batch.put(feed_key(seq), seal_json(&feed));
             meta.seq = seq;
-            batch.put(doc_key(&id, "m"), record::seal(&serde_json::to_vec(&meta).unwrap_or_default()));
+            batch.put(doc_key(&id, "m"), seal_json(&meta));
             batch
         });
         let seq = self.committer.commit(finish, is_new)?;
@@ -411,14 +559,112 @@ impl CaseStore {
     pub fn changes_since(&self, seq: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
         let limit = limit.min(self.config.query_limit_max);
         let from = feed_key(seq.saturating_add(1));
-        let rows = self.kv.range(&from, b"f0", limit)?;
-        rows.into_iter()
-            .map(|(key, value)| {
-                record::open(&value).and_then(|p| serde_json::from_slice::<FeedEntry>(p).ok()).ok_or_else(
-                    || StoreError::Corrupt { doc: "-".into(), key: String::from_utf8_lossy(&key).into() },
-                )
-            })
-            .collect()
+        let rows = self.kv.range(&from, FEED_END, limit)?;
+        rows.into_iter().map(|(key, value)| feed_entry(&key, &value)).collect()
+    }
+
+    /// How many documents changed after feed position `seq`, counting at most `max` (for "documents
+    /// behind" figures).
+    pub fn feed_len_after(&self, seq: u64, max: usize) -> Result<usize, StoreError> {
+        let from = feed_key(seq.saturating_add(1));
+        Ok(self.kv.range(&from, FEED_END, max)?.len())
+    }
+
+    /// Every document's feed entry (the feed holds each document once), sorted by document id:
+    /// for set reconciliation with a peer. O(n) in the number of documents, reading the whole
+    /// feed: only the anti-entropy backstop uses it; regular replication follows the feed.
+    pub fn digest(&self) -> Result<Vec<FeedEntry>, StoreError> {
+        let rows = self.kv.range(b"f/", FEED_END, usize::MAX)?;
+        let mut entries =
+            rows.into_iter().map(|(key, value)| feed_entry(&key, &value)).collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by(|a, b| a.doc.cmp(&b.doc));
+        Ok(entries)
+    }
+
+    /// The feed position, published whenever the committer acknowledges document writes (writes
+    /// that change nothing and checkpoints publish nothing). For live replication.
+    pub fn watch_seq(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committer.watch()
+    }
+
+    /// A document's heads, from its metadata (the document is not loaded); `None` if this node
+    /// does not hold it. Cases and reference documents alike.
+    pub fn heads(&self, id: &str) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        check_doc_id(id)?;
+        let Some(meta) = self.meta(id)? else { return Ok(None) };
+        let corrupt = || StoreError::Corrupt { doc: id.to_string(), key: format!("d/{id}/m") };
+        let heads = meta.heads.iter().map(|h| h.parse::<ChangeHash>().map_err(|_| corrupt()));
+        heads.collect::<Result<Vec<_>, _>>().map(Some)
+    }
+
+    /// What a peer at `their_heads` lacks of the document `id`; `None` if this node does not hold
+    /// it. No heads: the whole document (`whole`). Heads all known here: the changes after them
+    /// (empty when the peer has everything). Some heads unknown here (the histories diverged):
+    /// the changes after the known ones, a superset of what the peer lacks; the whole document
+    /// if none is known. Either kind of bytes applies with `apply_remote` (or Automerge's
+    /// `load_incremental`); only whole bytes load as a new document.
+    pub fn changes_after(&self, id: &str, their_heads: &[ChangeHash]) -> Result<Option<Delta>, StoreError> {
+        check_doc_id(id)?;
+        let delta = |am: &mut automerge::AutoCommit| -> Delta {
+            if their_heads.is_empty() {
+                return Delta { bytes: am.save(), whole: true };
+            }
+            let known: Vec<ChangeHash> =
+                their_heads.iter().filter(|h| am.get_change_by_hash(h).is_some()).copied().collect();
+            if known.is_empty() {
+                return Delta { bytes: am.save(), whole: true };
+            }
+            Delta { bytes: am.save_after(&known), whole: false }
+        };
+        if reference_kind(id).is_some() {
+            return Ok(self.reference_doc(id)?.map(|mut doc| delta(doc.inner())));
+        }
+        let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
+        if let Some(c) = cache.get_mut(id) {
+            return Ok(Some(delta(c.doc.inner())));
+        }
+        let Some(mut c) = self.load(id)? else { return Ok(None) };
+        let out = delta(c.doc.inner());
+        cache.put(id.to_string(), c);
+        Ok(Some(out))
+    }
+
+    /// Whether the document holds every one of these changes (its history, not only its heads):
+    /// a peer's offer of heads this node is already past needs nothing. `false` if the document
+    /// is not held.
+    pub fn contains_all(&self, id: &str, hashes: &[ChangeHash]) -> Result<bool, StoreError> {
+        check_doc_id(id)?;
+        let all = |am: &mut automerge::AutoCommit| hashes.iter().all(|h| am.get_change_by_hash(h).is_some());
+        if reference_kind(id).is_some() {
+            return Ok(self.reference_doc(id)?.is_some_and(|mut doc| all(doc.inner())));
+        }
+        let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
+        if let Some(c) = cache.get_mut(id) {
+            return Ok(all(c.doc.inner()));
+        }
+        let Some(mut c) = self.load(id)? else { return Ok(false) };
+        let out = all(c.doc.inner());
+        cache.put(id.to_string(), c);
+        Ok(out)
+    }
+
+    /// Stores how far this node has read `peer`'s feed. Durable on return (through the
+    /// committer, outside the feed).
+    pub fn put_checkpoint(&self, peer: &str, cp: &Checkpoint) -> Result<(), StoreError> {
+        check_doc_id(peer)?;
+        let mut batch = WriteBatch::default();
+        batch.put(checkpoint_key(peer), seal_json(cp));
+        self.committer.commit_plain(batch)
+    }
+
+    /// How far this node has read `peer`'s feed, if it ever did.
+    pub fn checkpoint(&self, peer: &str) -> Result<Option<Checkpoint>, StoreError> {
+        check_doc_id(peer)?;
+        let key = checkpoint_key(peer);
+        let Some(raw) = self.kv.get(&key)? else { return Ok(None) };
+        record::open(&raw).and_then(|p| serde_json::from_slice(p).ok()).map(Some).ok_or_else(|| {
+            StoreError::Corrupt { doc: peer.to_string(), key: String::from_utf8_lossy(&key).into() }
+        })
     }
 
     /// Documents whose `index` has `value`, in document-id order, at most `limit`.
@@ -488,8 +734,7 @@ impl CaseStore {
         if writers >= self.config.writers_max {
             return Err(StoreError::Busy(self.config.writers_max));
         }
-        let stripe = &self.stripes[blake3::hash(id.as_bytes()).as_bytes()[0] as usize % WRITE_STRIPES];
-        let _doc_lock = stripe.lock().map_err(|_| StoreError::Poisoned)?;
+        let _doc_lock = self.stripe(id).lock().map_err(|_| StoreError::Poisoned)?;
 
         // 1. The document's change, outside the store-wide lock (Automerge work is the cost).
         let cached = self.cache.lock().map_err(|_| StoreError::Poisoned)?.pop(id);
@@ -500,10 +745,18 @@ impl CaseStore {
         let is_new = existing.is_none();
         let mut meta = if is_new { DocMeta::default() } else { self.meta(id)?.unwrap_or_default() };
         let mut c = change(existing)?;
-        let state = c.case.state();
         let heads = c.doc.heads();
+        if !is_new && meta.heads == hex_heads(&heads) {
+            // Nothing new (events or peer changes already held): no write, no feed entry.
+            self.cache.lock().map_err(|_| StoreError::Poisoned)?.put(id.to_string(), c);
+            return Ok(Ack { seq: meta.seq, heads });
+        }
+        let state = c.case.state();
         let chunk = c.doc.save_incremental();
-        let compact = meta.chunks() + 1 > u64::from(self.config.compact_chunks_max)
+        // A document new here that was loaded from a peer's bytes has no unsaved changes (the
+        // chunk is empty): it is stored whole, as a snapshot.
+        let compact = (is_new && chunk.is_empty())
+            || meta.chunks() + 1 > u64::from(self.config.compact_chunks_max)
             || (self.config.compact_when_chunks_exceed_snapshot
                 && meta.snapshot_bytes > 0
                 && meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes);
@@ -540,14 +793,15 @@ impl CaseStore {
         // 2. Commit: the committer gives the feed position, applies and fsyncs with others (O2).
         let doc = id.to_string();
         let heads_hex = meta.heads.clone();
+        let scope = Some(c.case.header.scope.clone());
         let finish = Box::new(move |seq: u64| {
             if previous_seq > 0 {
                 batch.delete(feed_key(previous_seq));
             }
-            let feed = FeedEntry { seq, doc: doc.clone(), heads: heads_hex };
-            batch.put(feed_key(seq), record::seal(&serde_json::to_vec(&feed).unwrap_or_default()));
+            let feed = FeedEntry { seq, doc: doc.clone(), heads: heads_hex, scope };
+            batch.put(feed_key(seq), seal_json(&feed));
             meta.seq = seq;
-            batch.put(doc_key(&doc, "m"), record::seal(&serde_json::to_vec(&meta).unwrap_or_default()));
+            batch.put(doc_key(&doc, "m"), seal_json(&meta));
             batch
         });
         // On failure the document does not go back into the cache: memory holds only what the
@@ -556,6 +810,17 @@ impl CaseStore {
         self.cache.lock().map_err(|_| StoreError::Poisoned)?.put(id.to_string(), c);
         Ok(Ack { seq, heads })
     }
+
+    /// The lock that serialises the writes of one document.
+    fn stripe(&self, id: &str) -> &Mutex<()> {
+        &self.stripes[blake3::hash(id.as_bytes()).as_bytes()[0] as usize % WRITE_STRIPES]
+    }
+}
+
+fn feed_entry(key: &[u8], value: &[u8]) -> Result<FeedEntry, StoreError> {
+    record::open(value)
+        .and_then(|p| serde_json::from_slice::<FeedEntry>(p).ok())
+        .ok_or_else(|| StoreError::Corrupt { doc: "-".into(), key: String::from_utf8_lossy(key).into() })
 }
 
 struct WriterGuard<'a>(&'a AtomicUsize);

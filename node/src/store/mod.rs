@@ -6,8 +6,9 @@
 //! - [`record`]: every stored value carries a version byte and a BLAKE3 checksum.
 //! - [`commit`]: group commit: writers prepare batches in parallel; one thread applies and fsyncs them together.
 //! - [`cases`]: [`cases::CaseStore`]: per document a compacted snapshot plus incremental change
-//!   chunks; a change feed (sequence → document and heads) and secondary indexes written in the
-//!   same atomic batch as the change; a bounded cache of loaded documents.
+//!   chunks; a change feed (sequence → document, heads and scope) and secondary indexes written in
+//!   the same atomic batch as the change; a bounded cache of loaded documents. For replication:
+//!   heads, deltas after a peer's heads, policy-checked remote changes, peer checkpoints.
 //! - [`attachments`]: scanned materials stored by BLAKE3 hash, size-limited, verified on read.
 //!
 //! Key layout (one sled tree; a compatibility boundary, versioned by [`STORE_LAYOUT_VERSION`]):
@@ -16,8 +17,9 @@
 //! d/{doc}/m                               document metadata (chunks, heads, index entries, feed seq)
 //! d/{doc}/s                               compacted snapshot (Automerge save)
 //! d/{doc}/c/{n:016x}                      incremental change chunks since the snapshot
-//! f/{seq:016x}                            change feed: the latest seq of each document
+//! f/{seq:016x}                            change feed: the latest seq of each document (heads, scope)
 //! i/{index}\0{value}\0{doc}               secondary indexes
+//! p/{peer}                                replication checkpoint: a peer's feed epoch and seq
 //! ```
 
 pub mod attachments;
@@ -28,7 +30,7 @@ pub mod record;
 
 use std::path::{Path, PathBuf};
 
-pub use cases::{Ack, CaseStore, FeedEntry, Index, StoreConfig};
+pub use cases::{Ack, CaseStore, Checkpoint, Delta, FeedEntry, Index, RemoteDoc, StoreConfig};
 pub use kv::{Kv, MemKv, SledKv, WriteBatch};
 
 /// The version of the key layout above.
@@ -60,6 +62,10 @@ pub enum StoreError {
     TooLarge { bytes: u64, max: u64 },
     #[error("存储布局版本 {found} 高于本程序支持的 {supported},请升级节点程序")]
     LayoutNewer { found: u32, supported: u32 },
+    #[error("拒绝写入文档 {doc} 的传入修改:{reason}")]
+    Forbidden { doc: String, reason: String },
+    #[error("文档 {doc} 的传入修改缺少 {missing} 个前置修改,未写入;需要重新同步该文档")]
+    MissingDeps { doc: String, missing: usize },
 }
 
 impl StoreError {
@@ -81,6 +87,8 @@ impl StoreError {
             StoreError::Poisoned => "store.poisoned",
             StoreError::TooLarge { .. } => "store.too_large",
             StoreError::LayoutNewer { .. } => "store.layout_newer",
+            StoreError::Forbidden { .. } => "forbidden",
+            StoreError::MissingDeps { .. } => "store.missing_deps",
         }
     }
 }
