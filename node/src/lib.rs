@@ -8,10 +8,12 @@
 //!   secondary indexes, checksums, group-committed fsync, attachments, a bounded document cache.
 //!
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
+//! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
 //!
 //! The binary `yikou` (`main.rs`) is the command line over these.
 
 pub mod clock;
 pub mod doc;
 pub mod fixtures;
+pub mod relay;
 pub mod store;
