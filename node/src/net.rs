@@ -14,8 +14,9 @@
 //! by TLS before any message; the name in the certificate must match the peer dialled and the
 //! `Hello`, and its role and scope become the session's [`ScopePolicy`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ use yikou_sync::wire::{self, Cursor, FRAME_HEADER_BYTES, Message, Refusal};
 
 use crate::pki::{self, NodeCredentials, NodeIdentity, PeerRole};
 use crate::replica::{APPLY_THREADS_DEFAULT, Access, Host, ScopePolicy};
-use crate::store::CaseStore;
+use crate::store::attachments::{ATTACHMENT_BYTES_MAX, AttachmentRef, AttachmentStore};
+use crate::store::{CaseStore, Checkpoint};
 
 /// Messages received and not yet handled by the session loop.
 pub const INBOUND_MESSAGES_MAX: usize = 4_096;
@@ -36,6 +38,16 @@ pub const STORAGE_REQUESTS_MAX: usize = 4_096;
 pub const DOCS_BEHIND_COUNT_MAX: usize = 1_000_000;
 /// Wait this long for a refusal to reach the peer before closing the connection.
 const CLOSE_GRACE_MS: u64 = 1_000;
+/// Attachment transfers served at once per connection (each on its own stream).
+pub const ATTACHMENT_STREAMS_MAX: usize = 8;
+/// Bytes read from an attachment stream before they are written to the partial file.
+pub const ATTACHMENT_CHUNK_BYTES: usize = 256 * 1024;
+/// Attachments the fetch-all loop remembers to retry (it stops following the feed beyond).
+pub const PENDING_FETCHES_MAX: usize = 10_000;
+/// The attachment stream's request format version.
+const ATTACHMENT_PROTOCOL: u8 = 1;
+/// The pseudo-peer name under which the fetch-all loop keeps its place in the local feed.
+const FETCH_CURSOR: &str = "attachments-fetched";
 
 /// A peer this node dials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +64,11 @@ pub struct NetConfig {
     pub apply_threads: usize,
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
+    /// Where scanned materials live; `None`: attachments are neither served nor fetched.
+    pub attachments_dir: Option<PathBuf>,
+    /// Fetch every attachment the cases refer to as they arrive (default: the hall does, a
+    /// township fetches on demand with [`Replicator::fetch_attachment`]).
+    pub fetch_all_attachments: Option<bool>,
 }
 
 impl NetConfig {
@@ -63,6 +80,8 @@ impl NetConfig {
             apply_threads: APPLY_THREADS_DEFAULT,
             backoff_base_ms: 200,
             backoff_max_ms: 30_000,
+            attachments_dir: None,
+            fetch_all_attachments: None,
         }
     }
 }
@@ -96,6 +115,8 @@ pub enum NetError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 struct Ctx {
@@ -105,6 +126,8 @@ struct Ctx {
     client: quinn::ClientConfig,
     status: Mutex<BTreeMap<String, PeerStatus>>,
     active: Mutex<HashSet<String>>,
+    conns: Mutex<HashMap<String, (quinn::Connection, ScopePolicy)>>,
+    attachments: Option<Arc<AttachmentStore>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -133,6 +156,11 @@ impl Replicator {
             .map_err(|source| NetError::Listen { addr: cfg.listen, source })?;
         endpoint.set_default_client_config(client.clone());
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let attachments = match &cfg.attachments_dir {
+            Some(dir) => Some(Arc::new(AttachmentStore::open(dir, ATTACHMENT_BYTES_MAX)?)),
+            None => None,
+        };
+        let fetch_all = cfg.fetch_all_attachments.unwrap_or(creds.identity.role == PeerRole::Hall);
         let ctx = Arc::new(Ctx {
             store,
             me: creds.identity.clone(),
@@ -140,9 +168,14 @@ impl Replicator {
             client,
             status: Mutex::new(BTreeMap::new()),
             active: Mutex::new(HashSet::new()),
+            conns: Mutex::new(HashMap::new()),
+            attachments,
             shutdown,
         });
         let mut tasks = vec![tokio::spawn(accept_loop(ctx.clone(), endpoint.clone()))];
+        if fetch_all && ctx.attachments.is_some() {
+            tasks.push(tokio::spawn(fetch_all_loop(ctx.clone())));
+        }
         for (i, peer) in cfg.peers.iter().enumerate() {
             tasks.push(tokio::spawn(dial_loop(ctx.clone(), endpoint.clone(), peer.clone(), i as u64)));
         }
@@ -168,6 +201,12 @@ impl Replicator {
 
     pub fn peer(&self, name: &str) -> Option<PeerStatus> {
         self.status().into_iter().find(|p| p.name == name)
+    }
+
+    /// Fetches a scanned material of case `doc` from a connected peer (resuming an interrupted
+    /// download), verifies it against its hash and stores it.
+    pub async fn fetch_attachment(&self, doc: &str, hash: &str) -> Result<AttachmentRef, String> {
+        fetch_any(&self.ctx, doc, hash).await
     }
 
     /// Closes every session (telling peers why) and the endpoint.
@@ -271,6 +310,9 @@ impl Drop for ActiveGuard<'_> {
         if let Ok(mut a) = self.0.active.lock() {
             a.remove(&self.1);
         }
+        if let Ok(mut c) = self.0.conns.lock() {
+            c.remove(&self.1);
+        }
         with_status(self.0, &self.1, |p| p.connected = false);
     }
 }
@@ -317,6 +359,10 @@ async fn run_session(
         },
         Box::new(policy.clone()),
     );
+    if let Ok(mut c) = ctx.conns.lock() {
+        c.insert(name.clone(), (conn.clone(), policy.clone()));
+    }
+    let server = tokio::spawn(attachment_server(ctx.clone(), conn.clone(), policy.clone()));
     with_status(&ctx, &name, |p| {
         p.role = Some(peer.role);
         p.scope = Some(peer.scope.clone());
@@ -411,6 +457,7 @@ async fn run_session(
         }
     };
     reader.abort();
+    server.abort();
     drop(req_tx);
     let _ = storage.await;
     if let Err(e) = &outcome {
@@ -447,5 +494,209 @@ fn on_event(ctx: &Ctx, name: &str, e: Event, established: &mut bool) {
             });
         }
         Event::CaughtUp { .. } => with_status(ctx, name, |p| p.caught_up = true),
+    }
+}
+
+// ----- attachments: scanned materials on their own streams -----
+//
+// Request: [version 1][hash: 64 hex bytes][offset: u64 BE][doc id length: u8][doc id]. Response:
+// [status: u8 (0 ok, 1 not held, 2 not allowed, 3 bad request)][total length: u64 BE], then the
+// bytes from `offset` to the end. The server sends only attachments that a case the peer may read
+// refers to; the fetcher appends to a partial file, so a broken transfer resumes where it
+// stopped, and the whole is verified against its BLAKE3 hash before it counts.
+
+const STATUS_OK: u8 = 0;
+const STATUS_NOT_HELD: u8 = 1;
+const STATUS_FORBIDDEN: u8 = 2;
+const STATUS_BAD: u8 = 3;
+
+fn scans_of(case: &yikou_schema::case::Case) -> impl Iterator<Item = &yikou_schema::case::Scan> {
+    case.events.iter().flat_map(|e| match &e.kind {
+        yikou_schema::case::EventKind::MaterialsScanned { scans, .. } => scans.as_slice(),
+        _ => &[],
+    })
+}
+
+async fn attachment_server(ctx: Arc<Ctx>, conn: quinn::Connection, policy: ScopePolicy) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(ATTACHMENT_STREAMS_MAX));
+    while let Ok((send, recv)) = conn.accept_bi().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let (ctx, policy) = (ctx.clone(), policy.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = serve_attachment(&ctx, &policy, send, recv).await {
+                tracing::debug!(error = %e, "attachment request failed");
+            }
+        });
+    }
+}
+
+async fn serve_attachment(
+    ctx: &Arc<Ctx>,
+    policy: &ScopePolicy,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) -> Result<(), String> {
+    let mut head = [0u8; 1 + 64 + 8 + 1];
+    recv.read_exact(&mut head).await.map_err(|e| e.to_string())?;
+    let mut doc = vec![0u8; usize::from(head[73])];
+    recv.read_exact(&mut doc).await.map_err(|e| e.to_string())?;
+    let hash = String::from_utf8_lossy(&head[1..65]).to_string();
+    let offset = u64::from_be_bytes(head[65..73].try_into().map_err(|_| "bad offset")?);
+    let doc = String::from_utf8_lossy(&doc).to_string();
+    let (store, atts, policy) = (ctx.store.clone(), ctx.attachments.clone(), policy.clone());
+    let answer = tokio::task::spawn_blocking(move || -> (u8, Vec<u8>) {
+        let Some(atts) = atts else { return (STATUS_NOT_HELD, Vec::new()) };
+        if head[0] != ATTACHMENT_PROTOCOL {
+            return (STATUS_BAD, Vec::new());
+        }
+        let Ok(case) = store.case(&doc) else { return (STATUS_NOT_HELD, Vec::new()) };
+        if !policy.peer.reads(&doc, Some(&case.header.scope)) || !scans_of(&case).any(|s| s.hash == hash) {
+            return (STATUS_FORBIDDEN, Vec::new());
+        }
+        match atts.get(&hash) {
+            Ok(bytes) => (STATUS_OK, bytes),
+            Err(_) => (STATUS_NOT_HELD, Vec::new()),
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let (status, bytes) = answer;
+    let mut reply = vec![status];
+    reply.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    send.write_all(&reply).await.map_err(|e| e.to_string())?;
+    if status == STATUS_OK {
+        let from = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+        send.write_all(&bytes[from..]).await.map_err(|e| e.to_string())?;
+    }
+    send.finish().map_err(|e| e.to_string())?;
+    let _ = send.stopped().await;
+    Ok(())
+}
+
+async fn fetch_any(ctx: &Arc<Ctx>, doc: &str, hash: &str) -> Result<AttachmentRef, String> {
+    let Some(atts) = ctx.attachments.clone() else { return Err("本节点未配置附件目录".into()) };
+    if atts.has(hash) {
+        let bytes = atts.get(hash).map_err(|e| e.to_string())?;
+        return Ok(AttachmentRef { hash: hash.to_string(), bytes: bytes.len() as u64 });
+    }
+    let conns: Vec<(String, quinn::Connection)> = ctx
+        .conns
+        .lock()
+        .map(|c| c.iter().map(|(n, (conn, _))| (n.clone(), conn.clone())).collect())
+        .unwrap_or_default();
+    let mut last = format!("没有已连接的节点持有附件 {hash}");
+    for (name, conn) in conns {
+        match fetch_from(&atts, &conn, doc, hash).await {
+            Ok(r) => return Ok(r),
+            Err(e) => last = format!("{name}:{e}"),
+        }
+    }
+    Err(last)
+}
+
+async fn fetch_from(
+    atts: &Arc<AttachmentStore>,
+    conn: &quinn::Connection,
+    doc: &str,
+    hash: &str,
+) -> Result<AttachmentRef, String> {
+    let doc_len = u8::try_from(doc.len()).map_err(|_| "文档编号过长".to_string())?;
+    if hash.len() != 64 {
+        return Err("附件哈希无效".into());
+    }
+    let offset = atts.partial_len(hash);
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
+    let mut req = vec![ATTACHMENT_PROTOCOL];
+    req.extend_from_slice(hash.as_bytes());
+    req.extend_from_slice(&offset.to_be_bytes());
+    req.push(doc_len);
+    req.extend_from_slice(doc.as_bytes());
+    send.write_all(&req).await.map_err(|e| e.to_string())?;
+    send.finish().map_err(|e| e.to_string())?;
+    let mut head = [0u8; 9];
+    recv.read_exact(&mut head).await.map_err(|e| e.to_string())?;
+    let total = u64::from_be_bytes(head[1..9].try_into().map_err(|_| "bad length")?);
+    match head[0] {
+        STATUS_OK => {}
+        STATUS_FORBIDDEN => return Err("对端不允许本节点读取该附件".into()),
+        STATUS_BAD => return Err("对端不理解附件请求".into()),
+        _ => return Err("对端没有该附件".into()),
+    }
+    if total > ATTACHMENT_BYTES_MAX || offset > total {
+        return Err(format!("附件长度 {total} 不合理"));
+    }
+    let mut have = offset;
+    let mut buf = vec![0u8; ATTACHMENT_CHUNK_BYTES];
+    while have < total {
+        let n = match recv.read(&mut buf).await.map_err(|e| e.to_string())? {
+            Some(n) => n,
+            None => break,
+        };
+        have = atts.append_partial(hash, &buf[..n]).map_err(|e| e.to_string())?;
+    }
+    if have != total {
+        return Err(format!("附件传输中断({have}/{total} 字节),下次从断点继续"));
+    }
+    atts.finish_partial(hash).map_err(|e| e.to_string())
+}
+
+/// The hall's loop: follows the local feed and fetches every attachment a case refers to that
+/// is not held yet. Its place in the feed is kept like a peer's checkpoint; misses are retried.
+async fn fetch_all_loop(ctx: Arc<Ctx>) {
+    let Some(atts) = ctx.attachments.clone() else { return };
+    let mut watch_seq = ctx.store.watch_seq();
+    let mut shutdown = ctx.shutdown.clone();
+    let mut cursor = ctx.store.checkpoint(FETCH_CURSOR).ok().flatten().map_or(0, |c| c.seq);
+    let mut pending: BTreeSet<(String, String)> = BTreeSet::new();
+    loop {
+        // Retry what failed before, then follow the feed while there is room to remember misses.
+        let retry: Vec<(String, String)> = pending.iter().cloned().collect();
+        for (doc, hash) in retry {
+            if atts.has(&hash) || fetch_any(&ctx, &doc, &hash).await.is_ok() {
+                pending.remove(&(doc, hash));
+            }
+        }
+        while pending.len() < PENDING_FETCHES_MAX {
+            let store = ctx.store.clone();
+            let after = cursor;
+            let found = tokio::task::spawn_blocking(move || -> Vec<(u64, String, Vec<String>)> {
+                let entries = store.changes_since(after, 256).unwrap_or_default();
+                entries
+                    .into_iter()
+                    .map(|e| {
+                        let hashes = if e.doc.starts_with("ref:") {
+                            Vec::new()
+                        } else {
+                            store
+                                .case(&e.doc)
+                                .map(|c| scans_of(&c).map(|s| s.hash.clone()).collect())
+                                .unwrap_or_default()
+                        };
+                        (e.seq, e.doc, hashes)
+                    })
+                    .collect()
+            })
+            .await
+            .unwrap_or_default();
+            if found.is_empty() {
+                break;
+            }
+            for (seq, doc, hashes) in found {
+                for hash in hashes {
+                    if !atts.has(&hash) && fetch_any(&ctx, &doc, &hash).await.is_err() {
+                        pending.insert((doc.clone(), hash));
+                    }
+                }
+                cursor = seq;
+            }
+            let _ =
+                ctx.store.put_checkpoint(FETCH_CURSOR, &Checkpoint { epoch: ctx.store.epoch(), seq: cursor });
+        }
+        tokio::select! {
+            _ = watch_seq.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }

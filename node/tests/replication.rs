@@ -10,6 +10,7 @@ use yikou_node::doc::RefKind;
 use yikou_node::fixtures::CaseFactory;
 use yikou_node::net::{NetConfig, PeerAddr, Replicator};
 use yikou_node::pki::{Ca, NodeCredentials, NodeIdentity, PeerRole};
+use yikou_node::store::attachments::{ATTACHMENT_BYTES_MAX, AttachmentStore};
 use yikou_node::store::{CaseStore, Index, SledKv, StoreConfig};
 use yikou_schema::calendar::WorkCalendar;
 use yikou_schema::catalog::Catalog;
@@ -37,11 +38,20 @@ impl Node {
         let mut cfg = NetConfig::new("127.0.0.1:0".parse().unwrap());
         cfg.backoff_base_ms = 50;
         cfg.backoff_max_ms = 500;
+        cfg.attachments_dir = Some(self.attachments_dir());
         cfg.peers = peers
             .iter()
             .map(|(n, r)| PeerAddr { name: n.name.clone(), addr: r.local_addr().unwrap() })
             .collect();
         Replicator::start(self.store.clone(), self.creds.clone(), cfg).await.unwrap()
+    }
+
+    fn attachments_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("attachments")
+    }
+
+    fn attachments(&self) -> AttachmentStore {
+        AttachmentStore::open(&self.attachments_dir(), ATTACHMENT_BYTES_MAX).unwrap()
     }
 
     fn scope_cases(&self, scope: &str) -> Vec<String> {
@@ -63,13 +73,15 @@ fn day() -> NaiveDate {
 
 /// Waits (up to a generous limit; this is liveness, not speed) until `cond` holds.
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool, status: impl Fn() -> String) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let start = tokio::time::Instant::now();
+    let deadline = start + Duration::from_secs(60);
     while !cond() {
         if tokio::time::Instant::now() > deadline {
             panic!("never happened: {what}\n{}", status());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    println!("{what}: {:?}", start.elapsed());
 }
 
 fn create_cases(node: &Node, factory: &CaseFactory, serials: std::ops::Range<u32>) -> Vec<String> {
@@ -225,6 +237,131 @@ async fn the_hall_refuses_a_townships_change_to_a_case_outside_its_scope() {
     assert!(hall.heads(&forged[0]).is_none(), "the forged case was refused");
     assert!(hall.scope_cases(TOWN_B).is_empty());
     for r in [ra, rh] {
+        r.shutdown().await;
+    }
+}
+
+fn seed() -> u64 {
+    let seed = std::env::var("YIKOU_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_125);
+    println!("relay seed {seed} (replay: YIKOU_SEED={seed})");
+    seed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_through_twenty_percent_loss_and_300_ms_delay_and_a_partition() {
+    use yikou_node::relay::{Impairment, Relay};
+    let mut ca = Ca::in_memory("测试县政务服务中心", SystemTime::now()).unwrap();
+    let hall = Node::new(&mut ca, "hall", PeerRole::Hall, HALL);
+    let a = Node::new(&mut ca, "town-a", PeerRole::Township, TOWN_A);
+    let fa = CaseFactory::new("town-a", 1).unwrap();
+    hall.store.put_reference(RefKind::Catalog, &Catalog::sample()).unwrap();
+    let mut cases = create_cases(&a, &fa, 1..101);
+
+    let rh = hall.start(&[]).await;
+    let bad = Impairment { loss: 0.2, delay_ms: 300, ..Impairment::default() };
+    let relay =
+        Relay::start("127.0.0.1:0".parse().unwrap(), rh.local_addr().unwrap(), bad, seed()).await.unwrap();
+    let mut cfg = NetConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.backoff_base_ms = 100;
+    cfg.backoff_max_ms = 2_000;
+    cfg.peers = vec![PeerAddr { name: "hall".into(), addr: relay.local_addr() }];
+    let ra = Replicator::start(a.store.clone(), a.creds.clone(), cfg).await.unwrap();
+    let status = || format!("town-a: {:#?}\nrelay: {:?}", ra.status(), relay.stats());
+    eventually(
+        "100 cases cross a link losing 20 % of datagrams with 300 ms delay",
+        || same_heads(&hall, &a, &cases) && a.store.reference::<Catalog>(RefKind::Catalog).unwrap().is_some(),
+        status,
+    )
+    .await;
+    let stats = relay.stats();
+    assert!(stats.dropped_loss > 0, "the link really lost datagrams: {stats:?}");
+
+    // Cut the link; intake continues; heal; the new cases arrive.
+    relay.partition(true);
+    cases.extend(create_cases(&a, &fa, 101..111));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(hall.heads(&cases[105]).is_none());
+    relay.partition(false);
+    eventually(
+        "the cases made during the partition arrive after it heals",
+        || same_heads(&hall, &a, &cases),
+        status,
+    )
+    .await;
+    ra.shutdown().await;
+    rh.shutdown().await;
+    relay.shutdown().await;
+}
+
+/// Appends a "materials scanned" event to a case at `node`, storing the bytes there first.
+fn scan(node: &Node, factory: &CaseFactory, doc: &str, bytes: &[u8]) -> String {
+    use yikou_schema::actor::Role;
+    use yikou_schema::case::{EventKind, Scan};
+    let r = node.attachments().put(bytes).unwrap();
+    let case = node.store.case(doc).unwrap();
+    let mut e = factory.next_event(&case);
+    e.actor.role = Role::WindowClerk;
+    e.kind = EventKind::MaterialsScanned {
+        scans: vec![Scan {
+            material: yikou_schema::codes::MaterialCode::new("M01"),
+            hash: r.hash.clone(),
+            bytes: r.bytes,
+            media_type: "application/pdf".into(),
+        }],
+    };
+    node.store.append(doc, &[e]).unwrap();
+    r.hash
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scanned_materials_travel_on_their_own_streams_the_hall_takes_all_a_township_on_demand() {
+    // rule W3.2: the scanned originals follow the case.
+    let mut ca = Ca::in_memory("测试县政务服务中心", SystemTime::now()).unwrap();
+    let hall = Node::new(&mut ca, "hall", PeerRole::Hall, HALL);
+    let a = Node::new(&mut ca, "town-a", PeerRole::Township, TOWN_A);
+    let b = Node::new(&mut ca, "town-b", PeerRole::Township, TOWN_B);
+    let fa = CaseFactory::new("town-a", 1).unwrap();
+    let cases = create_cases(&a, &fa, 1..3);
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let at_township = scan(&a, &fa, &cases[0], &big);
+
+    let rh = hall.start(&[]).await;
+    let ra = a.start(&[(&hall, &rh)]).await;
+    let rb = b.start(&[(&hall, &rh)]).await;
+    eventually(
+        "the hall fetched the township's scan by itself",
+        || hall.attachments().has(&at_township),
+        || format!("{:#?}", rh.status()),
+    )
+    .await;
+    assert_eq!(hall.attachments().get(&at_township).unwrap(), big);
+
+    // A scan added at the hall reaches the township only when asked for.
+    let fh = CaseFactory::new("hall", 0).unwrap();
+    let at_hall = scan(&hall, &fh, &cases[1], b"hall's scan of the signed commitment");
+    eventually(
+        "the case with the hall's scan reaches town-a",
+        || same_heads(&hall, &a, &cases),
+        || format!("{:#?}", ra.status()),
+    )
+    .await;
+    assert!(!a.attachments().has(&at_hall));
+    // An interrupted download is resumed: leave a partial file behind first.
+    a.attachments().append_partial(&at_hall, b"hall's scan").unwrap();
+    ra.fetch_attachment(&cases[1], &at_hall).await.unwrap();
+    assert_eq!(a.attachments().get(&at_hall).unwrap(), b"hall's scan of the signed commitment");
+
+    // Another township may not read town-a's materials (O5).
+    eventually(
+        "town-b is connected",
+        || rb.peer("hall").is_some_and(|p| p.connected),
+        || format!("{:#?}", rb.status()),
+    )
+    .await;
+    let refused = rb.fetch_attachment(&cases[0], &at_township).await.unwrap_err();
+    assert!(refused.contains("不允许") || refused.contains("没有"), "{refused}");
+    assert!(!b.attachments().has(&at_township));
+    for r in [ra, rb, rh] {
         r.shutdown().await;
     }
 }
