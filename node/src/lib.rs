@@ -6,6 +6,8 @@
 //!   compatibility boundary, versioned by [`doc::DOC_LAYOUT_VERSION`]).
 //! - [`store`]: cases as Automerge documents in sled: snapshots plus change chunks, a change feed,
 //!   secondary indexes, checksums, group-committed fsync, attachments, a bounded document cache.
+//! - [`pki`]: the private network CA (certificates, revocation lists) and the mutual-TLS QUIC
+//!   configs of replication; a node's identity travels in its certificate.
 //!
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
 //! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
@@ -15,5 +17,6 @@
 pub mod clock;
 pub mod doc;
 pub mod fixtures;
+pub mod pki;
 pub mod relay;
 pub mod store;

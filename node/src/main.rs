@@ -1,7 +1,8 @@
 //! `yikou`: the Yikou node's command line.
 //!
-//! Today it carries the operators' checks on reference data (catalog and working-day calendar);
-//! the service, the store and replication commands arrive with their issues.
+//! Today it carries the operators' checks on reference data (catalog and working-day calendar) and
+//! the private network CA that certifies nodes for replication (`yikou ca`); the service, the
+//! store and replication commands arrive with their issues.
 
 mod catalog_cmd;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Parser, Subcommand};
+use yikou_node::pki::{Ca, NodeIdentity, PeerRole};
 use yikou_schema::calendar::{Deadline, WorkCalendar};
 
 #[derive(Parser)]
@@ -38,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// The private network CA (网络 CA) that certifies nodes for replication.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -54,6 +61,41 @@ enum CalendarCommand {
     WorkdayAfter { date: String, n: u32 },
     /// Prints the W4.1 handover deadline for paper received at DATETIME.
     HandoverDeadline { datetime: String },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Creates a network CA in DIR: ca.pem, ca.key.pem (mode 0600), crl.pem, revoked.json,
+    /// issued.json. Refuses to overwrite an existing CA.
+    Init {
+        dir: PathBuf,
+        /// The organisation that runs the network, e.g. "某某县政务服务中心".
+        #[arg(long)]
+        name: String,
+    },
+    /// Issues a node certificate (2 years) and writes node.pem, node.key.pem (0600), ca.pem and
+    /// crl.pem to OUT, the files to install on that node.
+    Issue {
+        dir: PathBuf,
+        /// The node's name: lowercase letters, digits and '-', at most 32 characters.
+        #[arg(long)]
+        node: String,
+        /// hall (county hall) or township.
+        #[arg(long)]
+        role: String,
+        /// The hall or township code the node serves, e.g. 330102001.
+        #[arg(long)]
+        scope: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revokes every certificate issued to a node and signs a new crl.pem, to be copied to
+    /// every node.
+    Revoke {
+        dir: PathBuf,
+        #[arg(long)]
+        node: String,
+    },
 }
 
 fn main() {
@@ -90,6 +132,60 @@ fn run(cli: Cli) -> Result<String> {
                 }
             }
         }
+        Command::Ca { command } => ca_command(command),
+    }
+}
+
+fn ca_command(command: CaCommand) -> Result<String> {
+    let now = std::time::UNIX_EPOCH
+        + std::time::Duration::from_millis(u64::try_from(yikou_node::clock::now_ms()).unwrap_or(0));
+    match command {
+        CaCommand::Init { dir, name } => {
+            let ca = Ca::init(&dir, &name, now)?;
+            Ok(format!(
+                "已建立网络 CA:{},证书 {},私钥 {}(仅本账户可读,请离线妥善保管)\n",
+                ca.org(),
+                dir.join(yikou_node::pki::files::CA_CERT).display(),
+                dir.join(yikou_node::pki::files::CA_KEY).display(),
+            ))
+        }
+        CaCommand::Issue { dir, node, role, scope, out } => {
+            let identity = NodeIdentity::new(node, PeerRole::parse(&role)?, scope)?;
+            let mut ca = Ca::open(&dir)?;
+            let issued = ca.issue(&identity, &out, now)?;
+            Ok(format!(
+                "已签发节点证书:{identity},序列号 {},有效期至 {};文件已写入 {}\n",
+                issued.serial,
+                local_date(&issued.not_after),
+                out.display(),
+            ))
+        }
+        CaCommand::Revoke { dir, node } => {
+            let mut ca = Ca::open(&dir)?;
+            let count = ca.revoke(&node, now)?;
+            let crl = dir.join(yikou_node::pki::files::CRL);
+            if count == 0 {
+                Ok(format!(
+                    "节点 {node} 的证书此前均已吊销,吊销列表未变(第 {} 号,{})\n",
+                    ca.crl_number(),
+                    crl.display()
+                ))
+            } else {
+                Ok(format!(
+                    "已吊销节点 {node} 的 {count} 张证书,吊销列表已更新为第 {} 号:请把 {} 分发到各节点\n",
+                    ca.crl_number(),
+                    crl.display()
+                ))
+            }
+        }
+    }
+}
+
+/// An RFC 3339 instant as a date in China Standard Time.
+fn local_date(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => (t.naive_utc() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string(),
+        Err(_) => rfc3339.to_string(),
     }
 }
 
