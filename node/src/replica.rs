@@ -101,6 +101,9 @@ fn doc_heads(e: FeedEntry) -> DocHeads {
     DocHeads { heads: e.heads.iter().filter_map(|h| hash_of(h)).collect(), doc: e.doc, scope: e.scope }
 }
 
+/// One document's outcome: refused with a reason, or not; or a storage failure.
+type ApplyOutcome = Result<Option<(String, String)>, StoreError>;
+
 fn change_hashes(heads: &[Hash]) -> Vec<ChangeHash> {
     heads.iter().map(|h| ChangeHash(h.0)).collect()
 }
@@ -179,7 +182,7 @@ impl Host {
     /// Applies a batch; returns the documents refused (bad or forbidden data, with the reason).
     /// A storage failure is an error: the batch must not be acknowledged.
     fn apply(&self, docs: Vec<(String, DocData)>) -> Result<Vec<(String, String)>, StoreError> {
-        let apply_one = |(doc, data): &(String, DocData)| -> Result<Option<(String, String)>, StoreError> {
+        let apply_one = |(doc, data): &(String, DocData)| -> ApplyOutcome {
             let check = |r: &crate::store::RemoteDoc<'_>| self.policy.check_incoming(r.id, r.scope);
             match self.store.apply_remote_checked(doc, &data.bytes, &check) {
                 Ok(_) => Ok(None),
@@ -188,11 +191,11 @@ impl Host {
             }
         };
         let threads = self.apply_threads.min(docs.len()).max(1);
-        let results: Vec<Result<Option<(String, String)>, StoreError>> = if threads == 1 {
+        let results: Vec<ApplyOutcome> = if threads == 1 {
             docs.iter().map(apply_one).collect()
         } else {
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let slots: Vec<std::sync::Mutex<Option<Result<Option<(String, String)>, StoreError>>>> =
+            let slots: Vec<std::sync::Mutex<Option<ApplyOutcome>>> =
                 docs.iter().map(|_| std::sync::Mutex::new(None)).collect();
             std::thread::scope(|scope| {
                 for _ in 0..threads {
