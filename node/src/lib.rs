@@ -8,7 +8,9 @@
 //!   secondary indexes, checksums, group-committed fsync, attachments, a bounded document cache.
 //! - [`pki`]: the private network CA (certificates, revocation lists) and the mutual-TLS QUIC
 //!   configs of replication; a node's identity travels in its certificate.
-//!
+//! - [`replica`]: replication's storage side (answers to the sync core's storage requests) and
+//!   the scope policy (O5).
+//! - [`net`]: the quinn driver of replication (mutual TLS, one session per connection, back-off).
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
 //! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
 //!
@@ -17,6 +19,8 @@
 pub mod clock;
 pub mod doc;
 pub mod fixtures;
+pub mod net;
 pub mod pki;
 pub mod relay;
+pub mod replica;
 pub mod store;
