@@ -273,6 +273,7 @@ async fn syncs_through_twenty_percent_loss_and_300_ms_delay_and_a_partition() {
         status,
     )
     .await;
+    println!("{}", status());
     let stats = relay.stats();
     assert!(stats.dropped_loss > 0, "the link really lost datagrams: {stats:?}");
 
