@@ -117,6 +117,9 @@ pub struct Host {
     apply_threads: usize,
 }
 
+/// Hashes a `Want` carries for one document: its heads and their nearest ancestors.
+pub const HAVE_HASHES_MAX: usize = 16;
+
 /// Threads that apply one batch by default.
 pub const APPLY_THREADS_DEFAULT: usize = 16;
 
@@ -142,7 +145,7 @@ impl Host {
                 let entries = s.changes_since(after, limit)?;
                 Reply::Feed { entries: entries.into_iter().map(|e| (e.seq, doc_heads(e))).collect(), head }
             }
-            Request::CheckHave { batch, docs } => {
+            Request::CheckHave { batch, docs, peer_holds } => {
                 let mut wants = Vec::new();
                 for (i, d) in docs.iter().enumerate() {
                     let idx = i as u32;
@@ -157,7 +160,17 @@ impl Host {
                     if s.contains_all(&d.doc, &change_hashes(&d.heads))? {
                         continue;
                     }
-                    wants.push(WantDoc { idx, have: mine });
+                    // Changed here after what the peer holds of our feed: the peer may lack our
+                    // newest changes (diverged histories), so send their nearest ancestors too,
+                    // among which it finds a common point. Otherwise our heads are enough.
+                    let diverged = s.feed_seq(&d.doc)?.is_some_and(|seq| seq > peer_holds);
+                    let have = match diverged {
+                        true => s
+                            .frontier(&d.doc, HAVE_HASHES_MAX)?
+                            .map_or(mine, |f| f.iter().map(|h| Hash(h.0)).collect()),
+                        false => mine,
+                    };
+                    wants.push(WantDoc { idx, have });
                 }
                 Reply::Have { batch, wants }
             }

@@ -115,7 +115,10 @@ pub enum Request {
     /// Feed entries after `after`, oldest first, at most `limit`. Reply: [`Reply::Feed`].
     ReadFeed { after: u64, limit: usize },
     /// Which of these documents lack some of these heads here? Reply: [`Reply::Have`].
-    CheckHave { batch: u64, docs: Vec<DocHeads> },
+    /// `peer_holds`: the peer holds this node's feed up to there, so documents this node changed
+    /// later may have changes the peer lacks (diverged histories): for those, answer with more
+    /// than the heads (their nearest ancestors) so that the peer finds a common point.
+    CheckHave { batch: u64, docs: Vec<DocHeads>, peer_holds: u64 },
     /// The changes of each document after the peer's heads. Reply: [`Reply::Changes`].
     ReadChanges { batch: u64, docs: Vec<(u32, String, Vec<Hash>)> },
     /// Apply (durably) the changes received. Reply: [`Reply::Applied`].
@@ -224,6 +227,8 @@ pub struct Session {
     feed_cursor: Option<u64>,
     reading_feed: bool,
     local_head: u64,
+    /// The peer holds this node's feed up to here (its subscription point, then its acks).
+    peer_holds: u64,
     next_batch: u64,
     out_flight: VecDeque<OutBatch>,
     peer_heads: HashMap<String, Vec<Hash>>,
@@ -275,6 +280,7 @@ impl Session {
             feed_cursor: None,
             reading_feed: false,
             local_head,
+            peer_holds: 0,
             next_batch: 1,
             out_flight: VecDeque::new(),
             peer_heads: HashMap::new(),
@@ -404,6 +410,7 @@ impl Session {
                     return Err(protocol("重复订阅"));
                 }
                 self.feed_cursor = Some(from);
+                self.peer_holds = self.peer_holds.max(from);
                 self.pump();
                 Ok(())
             }
@@ -414,6 +421,9 @@ impl Session {
                 let front = self.out_flight.pop_front().ok_or_else(|| protocol("确认了未发送的批次"))?;
                 if front.batch != batch {
                     return Err(protocol(format!("确认顺序错误:期望 {},收到 {batch}", front.batch)));
+                }
+                if let Some(u) = front.upto {
+                    self.peer_holds = self.peer_holds.max(u);
                 }
                 self.event(Event::PeerAcked { upto: front.upto });
                 self.pump();
@@ -531,7 +541,7 @@ impl Session {
         if empty {
             self.advance();
         } else {
-            self.request(Request::CheckHave { batch: o.batch, docs: o.docs });
+            self.request(Request::CheckHave { batch: o.batch, docs: o.docs, peer_holds: self.peer_holds });
         }
         Ok(())
     }

@@ -50,7 +50,7 @@ impl Toy {
                 entries: self.feed.range(after + 1..).take(limit).map(|(s, d)| (*s, self.entry(d))).collect(),
                 head: self.seq,
             },
-            Request::CheckHave { batch, docs } => Reply::Have {
+            Request::CheckHave { batch, docs, .. } => Reply::Have {
                 batch,
                 wants: docs
                     .iter()

@@ -604,8 +604,7 @@ impl CaseStore {
     /// if none is known. Either kind of bytes applies with `apply_remote` (or Automerge's
     /// `load_incremental`); only whole bytes load as a new document.
     pub fn changes_after(&self, id: &str, their_heads: &[ChangeHash]) -> Result<Option<Delta>, StoreError> {
-        check_doc_id(id)?;
-        let delta = |am: &mut automerge::AutoCommit| -> Delta {
+        self.with_automerge(id, |am| {
             if their_heads.is_empty() {
                 return Delta { bytes: am.save(), whole: true };
             }
@@ -615,37 +614,65 @@ impl CaseStore {
                 return Delta { bytes: am.save(), whole: true };
             }
             Delta { bytes: am.save_after(&known), whole: false }
-        };
-        if reference_kind(id).is_some() {
-            return Ok(self.reference_doc(id)?.map(|mut doc| delta(doc.inner())));
-        }
-        let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
-        if let Some(c) = cache.get_mut(id) {
-            return Ok(Some(delta(c.doc.inner())));
-        }
-        let Some(mut c) = self.load(id)? else { return Ok(None) };
-        let out = delta(c.doc.inner());
-        cache.put(id.to_string(), c);
-        Ok(Some(out))
+        })
+    }
+
+    /// The feed position of the document's latest change; `None` if it is not held.
+    pub fn feed_seq(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        check_doc_id(id)?;
+        Ok(self.meta(id)?.map(|m| m.seq))
     }
 
     /// Whether the document holds every one of these changes (its history, not only its heads):
     /// a peer's offer of heads this node is already past needs nothing. `false` if the document
     /// is not held.
     pub fn contains_all(&self, id: &str, hashes: &[ChangeHash]) -> Result<bool, StoreError> {
-        check_doc_id(id)?;
         let all = |am: &mut automerge::AutoCommit| hashes.iter().all(|h| am.get_change_by_hash(h).is_some());
+        Ok(self.with_automerge(id, all)?.unwrap_or(false))
+    }
+
+    /// The document's heads followed by their nearest ancestors (breadth first), at most `max`
+    /// hashes; `None` if the document is not held. A node sends this as what it has, so that a
+    /// peer whose history diverged from ours (it lacks our newest changes) still finds changes
+    /// it knows among them and sends only what comes after those, not the whole document.
+    pub fn frontier(&self, id: &str, max: usize) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.with_automerge(id, |am| {
+            let mut out: Vec<ChangeHash> = am.get_heads();
+            let mut seen: std::collections::HashSet<ChangeHash> = out.iter().copied().collect();
+            let mut next = 0;
+            while out.len() < max && next < out.len() {
+                let deps = am.get_change_by_hash(&out[next]).map(|c| c.deps().to_vec()).unwrap_or_default();
+                for d in deps {
+                    if out.len() < max && seen.insert(d) {
+                        out.push(d);
+                    }
+                }
+                next += 1;
+            }
+            out.truncate(max);
+            out
+        })
+    }
+
+    /// Runs `f` on the document's Automerge state (through the cache for cases); `None` if the
+    /// document is not held.
+    fn with_automerge<R>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        check_doc_id(id)?;
         if reference_kind(id).is_some() {
-            return Ok(self.reference_doc(id)?.is_some_and(|mut doc| all(doc.inner())));
+            return Ok(self.reference_doc(id)?.map(|mut doc| f(doc.inner())));
         }
         let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
         if let Some(c) = cache.get_mut(id) {
-            return Ok(all(c.doc.inner()));
+            return Ok(Some(f(c.doc.inner())));
         }
-        let Some(mut c) = self.load(id)? else { return Ok(false) };
-        let out = all(c.doc.inner());
+        let Some(mut c) = self.load(id)? else { return Ok(None) };
+        let out = f(c.doc.inner());
         cache.put(id.to_string(), c);
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Stores how far this node has read `peer`'s feed. Durable on return (through the
