@@ -68,6 +68,11 @@ impl Default for Limits {
     }
 }
 
+/// Reconciliation queries from the peer waiting to be answered; more is a protocol violation.
+pub const RECON_QUERIES_WAITING_MAX: usize = 1_024;
+/// Documents found by reconciliation waiting to be offered; queries wait while it is full.
+pub const RECON_QUEUE_DOCS_MAX: usize = 1 << 20;
+
 /// Largest allowed `recon_branch`.
 pub const RECON_BRANCH_MAX: usize = 16;
 /// Ranges per query, so that every reply (each range split in `RECON_BRANCH_MAX`) fits a message.
@@ -433,6 +438,9 @@ impl Session {
                 if q.ranges.len() > RECON_QUERY_RANGES_MAX {
                     return Err(protocol("对账查询的范围过多"));
                 }
+                if self.queries_waiting.len() >= RECON_QUERIES_WAITING_MAX {
+                    return Err(protocol("待答复的对账查询过多"));
+                }
                 self.queries_waiting.push_back(q);
                 if self.set.is_some() {
                     self.answer_queries();
@@ -765,6 +773,13 @@ impl Session {
                 }
             }
         }
+        if !self.queries_waiting.is_empty()
+            && self.recon_queue.len() < RECON_QUEUE_DOCS_MAX
+            && self.set.is_some()
+        {
+            self.answer_queries();
+            return;
+        }
         let Some(cursor) = self.feed_cursor else { return };
         if !self.reading_feed && self.out_flight.len() < window && cursor < self.local_head {
             self.reading_feed = true;
@@ -783,7 +798,8 @@ impl Session {
         let Some(set) = &self.set else { return };
         let branch = self.cfg.limits.recon_branch;
         let leaf = self.cfg.limits.recon_leaf as u64;
-        while let Some(q) = self.queries_waiting.pop_front() {
+        while self.recon_queue.len() < RECON_QUEUE_DOCS_MAX {
+            let Some(q) = self.queries_waiting.pop_front() else { break };
             let mut ranges: Vec<RangeFp> = Vec::new();
             for theirs in &q.ranges {
                 if let Compare::Differs(ours) = set.compare(theirs) {

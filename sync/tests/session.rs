@@ -297,3 +297,25 @@ fn messages_out_of_order_close_the_session_without_panicking() {
     assert!(s.is_closed());
     assert!(std::iter::from_fn(|| s.poll()).any(|o| matches!(o, Output::Close(r) if r.code == "protocol")));
 }
+
+#[test]
+fn a_flood_of_reconciliation_queries_is_refused_at_its_bound() {
+    use yikou_sync::session::RECON_QUERIES_WAITING_MAX;
+    let a = Toy::new(1);
+    let mut s = a.session("a", "b");
+    s.handle_message(Message::Hello(wire::Hello {
+        version_min: 1,
+        version_max: 1,
+        node: "b".into(),
+        epoch: [0; 16],
+        feed_seq: 0,
+        docs: 0,
+    }));
+    let q = |id| Message::ReconQuery(wire::ReconQuery { id, ranges: vec![] });
+    for id in 0..RECON_QUERIES_WAITING_MAX as u64 {
+        s.handle_message(q(id));
+    }
+    assert!(!s.is_closed(), "up to the bound the queries wait for this node's set");
+    s.handle_message(q(u64::MAX));
+    assert!(s.is_closed());
+}
