@@ -272,6 +272,7 @@ impl Session {
             epoch: cfg.epoch,
             feed_seq: cfg.feed_seq,
             docs: cfg.docs,
+            resume: cfg.checkpoint,
         };
         let saved = cfg.checkpoint.map(|c| c.seq);
         let local_head = cfg.feed_seq;
@@ -482,6 +483,11 @@ impl Session {
             ));
         }
         let version = h.version_max.min(PROTOCOL_VERSION);
+        // Publisher: the peer's checkpoint in our feed, if it names our epoch, is its subscription.
+        if let Some(r) = h.resume.filter(|r| r.epoch == self.cfg.epoch && r.seq <= self.cfg.feed_seq) {
+            self.feed_cursor = Some(r.seq);
+            self.peer_holds = self.peer_holds.max(r.seq);
+        }
         self.peer_head = h.feed_seq;
         let valid = self.cfg.checkpoint.filter(|c| c.epoch == h.epoch && c.seq <= h.feed_seq);
         let reconcile;
@@ -506,7 +512,11 @@ impl Session {
         };
         self.peer = Some(h);
         self.event(Event::Established { peer: self.cfg.peer.clone(), version, reconcile });
-        self.send(Message::Subscribe { from });
+        if valid.is_none() {
+            // The peer cannot use our hello's checkpoint: say where to start.
+            self.send(Message::Subscribe { from });
+        }
+        self.pump();
         if reconcile {
             if self.set.is_some() {
                 self.start_recon();

@@ -61,7 +61,7 @@ pub enum Message {
     Hello(Hello),
     /// The sender closes the session, saying why.
     Refuse(Refusal),
-    /// "Offer me your feed after `from`."
+    /// "Offer me your feed after `from`" (when the hello's `resume` could not be used).
     Subscribe { from: u64 },
     /// Documents of the sender's feed (or found by reconciliation) with their heads.
     Offer(Offer),
@@ -89,6 +89,9 @@ pub struct Hello {
     pub feed_seq: u64,
     /// Documents the sender holds.
     pub docs: u64,
+    /// Where the sender stands in the receiver's feed (its checkpoint). If it names the
+    /// receiver's current epoch, the receiver starts offering from there at once: no `Subscribe`.
+    pub resume: Option<Cursor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
