@@ -8,12 +8,12 @@
 //! order), events for the node's status, and finally `Close`.
 //!
 //! The exchange, from the subscriber's side:
-//! 1. Both send `Hello`. The subscriber holds a checkpoint in the peer's feed (epoch, seq). If
-//!    the epoch is the peer's current one, it subscribes from there; with nothing changed the
-//!    reconnect costs Hello, Subscribe and nothing else, whatever the number of documents. If it
-//!    holds no documents, it subscribes from 0 (bootstrap). Otherwise (checkpoint lost, or the
-//!    peer's store was restored: new epoch) it runs set reconciliation ([`crate::recon`]) and
-//!    subscribes from the peer's current head.
+//! 1. Both send `Hello`, each with its checkpoint in the other's feed (epoch, seq). If the
+//!    checkpoint names the publisher's current epoch, the publisher starts offering from it at
+//!    once; with nothing changed the reconnect costs the two hellos and nothing else, whatever the
+//!    number of documents. Otherwise the subscriber sends `Subscribe`: from 0 if it holds no
+//!    documents (bootstrap); else (checkpoint lost, or the peer's store was restored: new epoch)
+//!    it runs set reconciliation ([`crate::recon`]) and subscribes from the peer's current head.
 //! 2. The publisher offers batches of (document, heads). The subscriber asks its storage which it
 //!    lacks and answers `Want` with its own heads of those; the publisher answers `Data` with the
 //!    changes after those heads (one round trip per batch), or the whole document.
