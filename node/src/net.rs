@@ -34,8 +34,9 @@ use crate::store::{CaseStore, Checkpoint};
 pub const INBOUND_MESSAGES_MAX: usize = 4_096;
 /// Storage requests queued for the storage thread (the protocol's window keeps far fewer).
 pub const STORAGE_REQUESTS_MAX: usize = 4_096;
-/// Counting "documents behind" stops here.
-pub const DOCS_BEHIND_COUNT_MAX: usize = 1_000_000;
+/// Counting "documents behind" stops here (a status read must stay cheap at a hall holding a
+/// million cases; the figure then reads as "at least").
+pub const DOCS_BEHIND_COUNT_MAX: usize = 100_000;
 /// Wait this long for a refusal to reach the peer before closing the connection.
 const CLOSE_GRACE_MS: u64 = 1_000;
 /// Attachment transfers served at once per connection (each on its own stream).
