@@ -71,8 +71,11 @@ impl Policy for ScopePolicy {
         self.peer.reads(doc, scope)
     }
 
+    /// Before the content is seen: what the peer may write, and, at a hall, reference data too
+    /// (which is then applied only if it is the hall's own changes coming back, see
+    /// [`Host`]'s check).
     fn may_accept(&self, doc: &str, scope: Option<&str>) -> bool {
-        self.check_incoming(doc, scope).is_ok()
+        self.check_incoming(doc, scope).is_ok() || (is_reference(doc) && self.me.hall)
     }
 }
 
@@ -196,7 +199,17 @@ impl Host {
     /// A storage failure is an error: the batch must not be acknowledged.
     fn apply(&self, docs: Vec<(String, DocData)>) -> Result<Vec<(String, String)>, StoreError> {
         let apply_one = |(doc, data): &(String, DocData)| -> ApplyOutcome {
-            let check = |r: &crate::store::RemoteDoc<'_>| self.policy.check_incoming(r.id, r.scope);
+            let check = |r: &crate::store::RemoteDoc<'_>| {
+                let allowed = self.policy.check_incoming(r.id, r.scope);
+                // A hall's own reference-data changes may come back through a township: a peer
+                // can receive a change that the hall then loses (a power cut before its fsync,
+                // a restore from backup). Every new change must be one of this hall's actors.
+                let own = is_reference(r.id)
+                    && self.policy.me.hall
+                    && !r.authors.is_empty()
+                    && r.authors.iter().all(|a| self.store.is_own_actor(a));
+                if own { Ok(()) } else { allowed }
+            };
             match self.store.apply_remote_checked(doc, &data.bytes, &check) {
                 Ok(_) => Ok(None),
                 Err(e) if is_refusal(&e) => Ok(Some((doc.clone(), e.to_string()))),

@@ -118,3 +118,37 @@ fn concurrent_work_on_one_case_crosses_as_changes_not_as_whole_documents() {
         assert!(!whole && bytes * 3 < whole_size, "a delta of {bytes} B against a {whole_size} B document");
     }
 }
+
+#[test]
+fn a_hall_takes_back_its_own_reference_changes_from_a_township_but_no_township_edits() {
+    use yikou_node::doc::RefKind;
+    use yikou_schema::tolerance::DishonestyList;
+    let hall = side("hall", Access::hall("410184000"));
+    let town = side("town-a", Access::township("410184001"));
+    hall.store.put_reference(RefKind::Dishonesty, &DishonestyList { version: 1, entries: vec![] }).unwrap();
+    let id = CaseStore::reference_id(RefKind::Dishonesty);
+    let v1 = hall.store.document_bytes(&id).unwrap();
+    hall.store.put_reference(RefKind::Dishonesty, &DishonestyList { version: 2, entries: vec![] }).unwrap();
+    sync(&hall, &town);
+    assert_eq!(town.store.heads(&id).unwrap(), hall.store.heads(&id).unwrap());
+
+    // The hall is restored from a backup taken before version 2: a new store, same node name.
+    let restored = side("hall", Access::hall("410184000"));
+    restored.store.apply_remote(&id, &v1).unwrap();
+    assert_ne!(restored.store.heads(&id).unwrap(), town.store.heads(&id).unwrap());
+    sync(&restored, &town);
+    assert_eq!(
+        restored.store.heads(&id).unwrap(),
+        town.store.heads(&id).unwrap(),
+        "its own change came back"
+    );
+    let list: DishonestyList = restored.store.reference(RefKind::Dishonesty).unwrap().unwrap();
+    assert_eq!(list.version, 2);
+
+    // A township's own edit of reference data is not taken.
+    town.store.put_reference(RefKind::Dishonesty, &DishonestyList { version: 99, entries: vec![] }).unwrap();
+    sync(&restored, &town);
+    let list: DishonestyList = restored.store.reference(RefKind::Dishonesty).unwrap().unwrap();
+    assert_eq!(list.version, 2);
+    assert_ne!(restored.store.heads(&id).unwrap(), town.store.heads(&id).unwrap());
+}

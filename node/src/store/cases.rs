@@ -132,6 +132,8 @@ pub struct RemoteDoc<'a> {
     pub scope: Option<&'a str>,
     /// This node did not hold the document before.
     pub is_new: bool,
+    /// Reference documents: the actor ids of the changes new to this node (empty for cases).
+    pub authors: &'a [Vec<u8>],
 }
 
 /// How far this node has read a peer's feed: the peer's feed epoch and a sequence number in it.
@@ -181,6 +183,9 @@ struct Cached {
     doc: CaseDoc,
     case: Case,
 }
+
+/// Bytes each opening of a store appends to the node's actor prefix.
+const ACTOR_SUFFIX_BYTES: usize = 8;
 
 /// Lock stripes for per-document writes.
 const WRITE_STRIPES: usize = 64;
@@ -322,7 +327,7 @@ impl CaseStore {
         // A fresh actor for every opening: Automerge refuses to merge two histories that reuse
         // one actor id, as a restarted process would.
         let mut actor = actor;
-        actor.extend_from_slice(&new_epoch(&actor)[..8]);
+        actor.extend_from_slice(&new_epoch(&actor)[..ACTOR_SUFFIX_BYTES]);
         Ok(CaseStore {
             committer: Committer::start(kv.clone(), seq, docs),
             kv,
@@ -334,6 +339,17 @@ impl CaseStore {
             stripes: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
             writers: AtomicUsize::new(0),
         })
+    }
+
+    /// The actor id prefix this store was opened with (every opening appends its own 8 bytes).
+    pub fn actor_prefix(&self) -> &[u8] {
+        &self.actor[..self.actor.len().saturating_sub(ACTOR_SUFFIX_BYTES)]
+    }
+
+    /// Whether an actor id is one of this node's (any opening's).
+    pub fn is_own_actor(&self, actor: &[u8]) -> bool {
+        let prefix = self.actor_prefix();
+        actor.len() == prefix.len() + ACTOR_SUFFIX_BYTES && actor.starts_with(prefix)
     }
 
     /// The feed's epoch: new for every fresh store, so a restored backup is noticed by peers.
@@ -402,21 +418,41 @@ impl CaseStore {
     ) -> Result<Ack, StoreError> {
         if let Some(kind) = reference_kind(id) {
             let kind = kind?;
+            let mut authors: Vec<Vec<u8>> = Vec::new();
             return self.write_ref(id, |existing| {
                 let is_new = existing.is_none();
                 let mut doc = match existing {
                     Some(mut doc) => {
+                        let before = doc.heads();
                         doc.load_incremental(bytes)?;
+                        authors = doc
+                            .inner()
+                            .get_changes(&before)
+                            .iter()
+                            .map(|c| c.actor_id().to_bytes().to_vec())
+                            .collect();
                         doc
                     }
-                    None => RefDoc::load(bytes, &self.actor)?,
+                    None => {
+                        let mut doc = RefDoc::load(bytes, &self.actor)?;
+                        authors = doc
+                            .inner()
+                            .get_changes(&[])
+                            .iter()
+                            .map(|c| c.actor_id().to_bytes().to_vec())
+                            .collect();
+                        doc
+                    }
                 };
                 if doc.kind() != kind {
                     let detail = format!("传入的是{},不是{}", doc.kind().name_zh(), kind.name_zh());
                     return Err(StoreError::Doc(DocError::Shape { doc: Some(id.to_string()), detail }));
                 }
                 check_complete(id, doc.inner())?;
-                check(&RemoteDoc { id, scope: None, is_new }).map_err(|reason| forbidden(id, reason))?;
+                authors.sort();
+                authors.dedup();
+                check(&RemoteDoc { id, scope: None, is_new, authors: &authors })
+                    .map_err(|reason| forbidden(id, reason))?;
                 Ok(doc)
             });
         }
@@ -444,7 +480,12 @@ impl CaseStore {
                 let reason = format!("不得修改办件的归属范围(由 {before} 改为 {})", case.header.scope);
                 return Err(forbidden(id, reason));
             }
-            let remote = RemoteDoc { id, scope: Some(&case.header.scope), is_new: scope_before.is_none() };
+            let remote = RemoteDoc {
+                id,
+                scope: Some(&case.header.scope),
+                is_new: scope_before.is_none(),
+                authors: &[],
+            };
             check(&remote).map_err(|reason| forbidden(id, reason))?;
             Ok(Cached { doc, case })
         })
@@ -545,13 +586,7 @@ impl CaseStore {
 
     /// The whole document as Automerge bytes (for audits and other Automerge tools).
     pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>, StoreError> {
-        check_doc_id(id)?;
-        let mut cache = self.cache.lock().map_err(|_| StoreError::Poisoned)?;
-        if let Some(c) = cache.get_mut(id) {
-            return Ok(c.doc.save());
-        }
-        let mut c = self.load(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        Ok(c.doc.save())
+        self.with_automerge(id, |am| am.save())?.ok_or_else(|| StoreError::NotFound(id.to_string()))
     }
 
     /// Documents changed after feed position `seq`, oldest first, at most `limit` (each document
