@@ -761,8 +761,15 @@ impl Document<CaseLayout> {
     }
 
     /// The case: header plus events (deduplicated by id, in document order).
+    /// The case, its events in their canonical (HLC) order: the document's list order depends on
+    /// how concurrent appends merged, and two nodes holding the same heads must show the same case.
     pub fn case(&self) -> Result<Case, DocError> {
-        let read = || Ok(Case { header: read_header(&self.am)?, events: read_events(&self.am)? });
+        let read = || {
+            let mut events = read_events(&self.am)?;
+            events.sort();
+            events.dedup();
+            Ok(Case { header: read_header(&self.am)?, events })
+        };
         read().map_err(|e: DocError| e.about(&self.name))
     }
 
