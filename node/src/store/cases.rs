@@ -639,6 +639,18 @@ impl CaseStore {
     /// if none is known. Either kind of bytes applies with `apply_remote` (or Automerge's
     /// `load_incremental`); only whole bytes load as a new document.
     pub fn changes_after(&self, id: &str, their_heads: &[ChangeHash]) -> Result<Option<Delta>, StoreError> {
+        if their_heads.is_empty() && reference_kind(id).is_none() {
+            // The whole case for a peer that lacks it: the stored bytes as they are, without
+            // loading the document (bootstrap sends every document this way).
+            check_doc_id(id)?;
+            let cached =
+                self.cache.lock().map_err(|_| StoreError::Poisoned)?.get_mut(id).map(|c| c.doc.save());
+            let bytes = match cached {
+                Some(b) => Some(b),
+                None => self.stored_bytes(id)?,
+            };
+            return Ok(bytes.map(|bytes| Delta { bytes, whole: true }));
+        }
         self.with_automerge(id, |am| {
             if their_heads.is_empty() {
                 return Delta { bytes: am.save(), whole: true };
@@ -743,33 +755,40 @@ impl CaseStore {
 
     /// Loads a document from its snapshot and chunks, verifying every checksum.
     fn load(&self, id: &str) -> Result<Option<Cached>, StoreError> {
+        let Some(bytes) = self.stored_bytes(id)? else { return Ok(None) };
+        let corrupt = || StoreError::Corrupt { doc: id.to_string(), key: format!("d/{id}/s") };
+        // One load of the snapshot and every chunk together: Automerge applies the chunks' changes
+        // in one pass, where a load_incremental per chunk costs about a whole load each.
+        let mut doc = CaseDoc::load(&bytes, &self.actor).map_err(|_| corrupt())?;
+        // Everything loaded is on disk already: the next incremental save starts from here.
+        let _ = doc.save_incremental();
+        let case = doc.case().map_err(|_| corrupt())?;
+        Ok(Some(Cached { doc, case }))
+    }
+
+    /// A stored case exactly as stored: its snapshot followed by its change chunks, every
+    /// checksum verified (a failing one is reported with its key). Automerge loads this
+    /// concatenation as one document. `None` if the document is not held.
+    fn stored_bytes(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let Some(meta) = self.meta(id)? else { return Ok(None) };
         let corrupt = |key: &[u8]| StoreError::Corrupt {
             doc: id.to_string(),
             key: String::from_utf8_lossy(key).into(),
         };
-        let mut doc: Option<CaseDoc> = None;
+        let mut out = Vec::with_capacity((meta.snapshot_bytes + meta.chunk_bytes) as usize);
         let snap_key = doc_key(id, "s");
         if let Some(raw) = self.kv.get(&snap_key)? {
-            let bytes = record::open(&raw).ok_or_else(|| corrupt(&snap_key))?;
-            doc = Some(CaseDoc::load(bytes, &self.actor).map_err(|_| corrupt(&snap_key))?);
+            out.extend_from_slice(record::open(&raw).ok_or_else(|| corrupt(&snap_key))?);
         }
         let from = chunk_key(id, meta.first_chunk);
         let to = chunk_key(id, meta.next_chunk);
         for (key, raw) in self.kv.range(&from, &to, usize::MAX)? {
-            let bytes = record::open(&raw).ok_or_else(|| corrupt(&key))?;
-            match doc.as_mut() {
-                Some(d) => {
-                    d.load_incremental(bytes).map_err(|_| corrupt(&key))?;
-                }
-                None => doc = Some(CaseDoc::load(bytes, &self.actor).map_err(|_| corrupt(&key))?),
-            }
+            out.extend_from_slice(record::open(&raw).ok_or_else(|| corrupt(&key))?);
         }
-        let mut doc = doc.ok_or_else(|| corrupt(&snap_key))?;
-        // Everything loaded is on disk already: the next incremental save starts from here.
-        let _ = doc.save_incremental();
-        let case = doc.case().map_err(|_| corrupt(&snap_key))?;
-        Ok(Some(Cached { doc, case }))
+        if out.is_empty() {
+            return Err(corrupt(&snap_key));
+        }
+        Ok(Some(out))
     }
 
     fn meta(&self, id: &str) -> Result<Option<DocMeta>, StoreError> {
