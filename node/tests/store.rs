@@ -322,3 +322,16 @@ fn reference_data_is_stored_as_documents_in_the_feed() {
     assert_eq!(ids, vec!["ref:catalog", "ref:calendar"]);
     assert_eq!(store.reference::<WorkCalendar>(RefKind::Calendar).expect("read"), Some(calendar));
 }
+
+#[test]
+fn a_store_reopened_while_the_old_handle_is_closing_waits_for_its_lock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = SledKv::open(dir.path()).expect("sled");
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(first);
+    });
+    let second = SledKv::open(dir.path());
+    closer.join().expect("closer");
+    assert!(second.is_ok(), "{:?}", second.err());
+}

@@ -378,7 +378,7 @@ impl CaseStore {
     /// Stores a new case. Returns once it is durable.
     pub fn create(&self, case: &Case) -> Result<Ack, StoreError> {
         let id = case.header.number.to_string();
-        self.write_doc(&id, |existing| match existing {
+        self.write_doc(&id, None, |existing| match existing {
             Some(_) => Err(StoreError::AlreadyExists(id.clone())),
             None => Ok(Cached { doc: CaseDoc::new(case, &self.actor)?, case: case.clone() }),
         })
@@ -386,7 +386,7 @@ impl CaseStore {
 
     /// Appends events to a stored case. Returns once they are durable.
     pub fn append(&self, id: &str, events: &[Event]) -> Result<Ack, StoreError> {
-        self.write_doc(id, |existing| {
+        self.write_doc(id, None, |existing| {
             let mut c = existing.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             c.doc.append(events)?;
             // The document added exactly the events it did not hold; the merge does the same.
@@ -456,7 +456,7 @@ impl CaseStore {
                 Ok(doc)
             });
         }
-        self.write_doc(id, |existing| {
+        self.write_doc(id, Some(bytes), |existing| {
             let (doc, scope_before) = match existing {
                 Some(mut c) => {
                     c.doc.load_incremental(bytes)?;
@@ -804,9 +804,12 @@ impl CaseStore {
     }
 
     /// The write path shared by every kind of write.
+    /// `received`: the bytes a new document was loaded from, stored as its snapshot as they are
+    /// (saving the document again would cost a compression pass for the same content).
     fn write_doc(
         &self,
         id: &str,
+        received: Option<&[u8]>,
         change: impl FnOnce(Option<Cached>) -> Result<Cached, StoreError>,
     ) -> Result<Ack, StoreError> {
         check_doc_id(id)?;
@@ -845,7 +848,10 @@ impl CaseStore {
         let mut batch = WriteBatch::default();
         if compact {
             // The snapshot holds every change; it replaces the chunks in the same atomic batch.
-            let snapshot = c.doc.save();
+            let snapshot = match received {
+                Some(bytes) if is_new && chunk.is_empty() => bytes.to_vec(),
+                _ => c.doc.save(),
+            };
             for n in meta.first_chunk..meta.next_chunk {
                 batch.delete(chunk_key(id, n));
             }

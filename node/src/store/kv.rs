@@ -69,14 +69,29 @@ pub struct SledKv {
 
 impl SledKv {
     pub fn open(dir: &Path) -> Result<SledKv, StoreError> {
+        /// How long an open waits for a previous handle's lock to be released.
+        const LOCK_WAIT_MS_MAX: u64 = 5_000;
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::LowSpace)
             .cache_capacity(SLED_CACHE_BYTES)
             // Flushing is ours (group commit + fsync); sled's own 500 ms timer would only add I/O.
-            .flush_every_ms(None)
-            .open()?;
+            .flush_every_ms(None);
+        // sled releases its file lock only when its background threads notice the previous
+        // handle was dropped: a reopen right after a close (a restart, a test) waits for that.
+        let mut waited_ms = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && waited_ms < LOCK_WAIT_MS_MAX =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    waited_ms += 20;
+                }
+                other => break other?,
+            }
+        };
         let data_path = dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| StoreError::io(&data_path, e))?;
         let kv = SledKv {
