@@ -68,7 +68,10 @@
 //! but the session is meant to refuse what breaks the protocol's order rather than act on it):
 //! a gap in the peer's batch numbers is accepted (an offer overtaken by the next one is acked
 //! past, and the checkpoint moves over it), and the last data part of a batch completes it even
-//! when an earlier part is missing. Seeds that hit them with the message faults on fail.
+//! when an earlier part is missing. Seeds that hit them with the message faults on fail (about
+//! 1 in 1,500): at the sync core of 3ee713c, seeds 2023 (gap) and 2419 (data part) of 0..3000,
+//! and with `YIKOU_SIM_FAULTS=swap` seeds 1765 and 3859 (gap) and 2603 (data part). The CI seeds
+//! pass.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cmp::Reverse;
@@ -1199,13 +1202,14 @@ impl Sim {
                     self.session_states()
                 ))
             };
-            for end in &c.ends {
+            for (side, end) in c.ends.iter().enumerate() {
                 let s = &end.session;
                 let ok = s.peer_hello().is_some()
                     && s.caught_up()
                     && s.batches_in_flight() == 0
                     && !s.is_closed()
-                    && end.storage.is_empty();
+                    && end.storage.is_empty()
+                    && c.inflight[side].is_empty();
                 if !ok {
                     self.fail(format!(
                         "nothing left to do, but a session on {} is not done\n{}",
