@@ -180,9 +180,11 @@ impl Host {
             Request::ReadChanges { batch, docs } => {
                 let mut out = Vec::with_capacity(docs.len());
                 for (idx, doc, have) in docs {
-                    if let Some(delta) = s.changes_after(&doc, &change_hashes(&have))? {
-                        out.push(DocData { idx, whole: delta.whole, bytes: delta.bytes });
-                    }
+                    // A document offered is never deleted; if it is missing, the store is not
+                    // what the offer said: close the session rather than send less than promised.
+                    let delta =
+                        s.changes_after(&doc, &change_hashes(&have))?.ok_or(StoreError::NotFound(doc))?;
+                    out.push(DocData { idx, whole: delta.whole, bytes: delta.bytes });
                 }
                 Reply::Changes { batch, docs: out }
             }

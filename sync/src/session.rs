@@ -205,6 +205,8 @@ struct InBatch {
     docs: Vec<DocHeads>,
     stage: Stage,
     wanted: BTreeSet<u32>,
+    /// Wanted documents whose data has arrived.
+    received: BTreeSet<u32>,
     data: Vec<DocData>,
     data_bytes: usize,
 }
@@ -532,8 +534,10 @@ impl Session {
         if self.inbound.len() > self.cfg.limits.batches_in_flight_max * 2 {
             return Err(protocol("未确认的批次超过窗口"));
         }
-        if o.batch <= self.last_in_batch {
-            return Err(protocol(format!("批次 {} 重复或乱序", o.batch)));
+        // Batches are numbered 1, 2, 3… per session: a gap means one was lost or reordered, and
+        // acknowledging past it would move the checkpoint over documents never applied.
+        if o.batch != self.last_in_batch + 1 {
+            return Err(protocol(format!("批次编号应为 {},收到 {}", self.last_in_batch + 1, o.batch)));
         }
         self.last_in_batch = o.batch;
         self.peer_head = self.peer_head.max(o.head);
@@ -553,6 +557,7 @@ impl Session {
             docs: o.docs.clone(),
             stage: if empty { Stage::Done } else { Stage::Checking },
             wanted: BTreeSet::new(),
+            received: BTreeSet::new(),
             data: Vec::new(),
             data_bytes: 0,
         });
@@ -592,8 +597,8 @@ impl Session {
             return Err(protocol(format!("批次 {} 的数据来得不是时候", d.batch)));
         }
         for doc in d.docs {
-            if !b.wanted.contains(&doc.idx) {
-                return Err(protocol(format!("批次 {} 的第 {} 份文档未被索取", d.batch, doc.idx)));
+            if !b.wanted.contains(&doc.idx) || !b.received.insert(doc.idx) {
+                return Err(protocol(format!("批次 {} 的第 {} 份文档未被索取或重复", d.batch, doc.idx)));
             }
             b.data_bytes += doc.bytes.len();
             if b.data_bytes > limit {
@@ -602,6 +607,11 @@ impl Session {
             b.data.push(doc);
         }
         if d.last {
+            // Every wanted document must have come: the batch's acknowledgement will claim them.
+            if b.received != b.wanted {
+                let missing = b.wanted.difference(&b.received).count();
+                return Err(protocol(format!("批次 {} 结束时缺少 {missing} 份索取的文档", d.batch)));
+            }
             b.stage = Stage::Applying;
             let data = std::mem::take(&mut b.data);
             let docs = data
@@ -729,7 +739,7 @@ impl Session {
                     .find(|b| b.batch == batch && b.stage == Stage::Applying)
                     .ok_or_else(|| refusal("internal", "存储答复了未应用的批次"))?;
                 b.stage = Stage::Done;
-                let docs = b.wanted.len() - refused.len().min(b.wanted.len());
+                let docs = b.received.len() - refused.len().min(b.received.len());
                 let bytes = b.data_bytes;
                 self.event(Event::Applied { docs, bytes, refused });
                 self.advance();

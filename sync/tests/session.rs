@@ -323,3 +323,75 @@ fn a_flood_of_reconciliation_queries_is_refused_at_its_bound() {
     s.handle_message(q(u64::MAX));
     assert!(s.is_closed());
 }
+
+fn hello_from_b(s: &mut Session) {
+    s.handle_message(Message::Hello(wire::Hello {
+        version_min: 1,
+        version_max: 1,
+        node: "b".into(),
+        epoch: [0; 16],
+        feed_seq: 10,
+        docs: 0,
+        resume: None,
+    }));
+}
+
+fn offer(batch: u64, docs: &[&str]) -> Message {
+    let docs = docs
+        .iter()
+        .map(|d| DocHeads { doc: d.to_string(), heads: vec![Hash([1; 32])], scope: None })
+        .collect();
+    Message::Offer(wire::Offer { batch, upto: Some(batch), head: 10, docs })
+}
+
+fn saved_checkpoint(s: &mut Session) -> bool {
+    // (A bootstrap records position 0 at once: that claims nothing.)
+    std::iter::from_fn(|| s.poll())
+        .any(|o| matches!(o, Output::Storage(Request::SaveCheckpoint { cursor, .. }) if cursor.seq > 0))
+}
+
+#[test]
+fn an_offer_out_of_sequence_closes_the_session_before_any_checkpoint_moves() {
+    // Found by the simulation (seed 1765 with swapped messages): acknowledging batch 2 before
+    // batch 1 had moved the checkpoint over batch 1's documents.
+    let a = Toy::new(1);
+    let mut s = a.session("a", "b");
+    hello_from_b(&mut s);
+    s.handle_message(offer(2, &[]));
+    assert!(s.is_closed());
+    assert!(!saved_checkpoint(&mut s));
+}
+
+#[test]
+fn a_last_data_part_missing_a_wanted_document_closes_the_session() {
+    // Found by the simulation (seed 2603): the last part arriving first completed the batch.
+    let a = Toy::new(1);
+    let mut s = a.session("a", "b");
+    hello_from_b(&mut s);
+    s.handle_message(offer(1, &["x", "y"]));
+    while s.poll().is_some() {}
+    s.handle_reply(Reply::Have {
+        batch: 1,
+        wants: vec![WantDoc { idx: 0, have: vec![] }, WantDoc { idx: 1, have: vec![] }],
+    });
+    while s.poll().is_some() {}
+    let part = |idx, last| {
+        Message::Data(wire::Data { batch: 1, last, docs: vec![DocData { idx, whole: true, bytes: vec![1] }] })
+    };
+    s.handle_message(part(1, true));
+    assert!(s.is_closed());
+    assert!(!saved_checkpoint(&mut s));
+    // In order, the same parts complete the batch.
+    let mut s = a.session("a", "b");
+    hello_from_b(&mut s);
+    s.handle_message(offer(1, &["x", "y"]));
+    while s.poll().is_some() {}
+    s.handle_reply(Reply::Have {
+        batch: 1,
+        wants: vec![WantDoc { idx: 0, have: vec![] }, WantDoc { idx: 1, have: vec![] }],
+    });
+    s.handle_message(part(0, false));
+    s.handle_message(part(1, true));
+    assert!(!s.is_closed());
+    assert!(std::iter::from_fn(|| s.poll()).any(|o| matches!(o, Output::Storage(Request::Apply { .. }))));
+}
