@@ -54,7 +54,7 @@
 //! seed); `scripts/sim.sh` runs 10,000 seeds in release mode. Otherwise the fixed CI seeds run,
 //! plus `YIKOU_SEED` when set (`scripts/test.sh` sets it for every randomised test). Knobs:
 //! `YIKOU_SIM_STEPS` (workload steps, 300), `YIKOU_SIM_FAULTS=dup,swap,corrupt` (the message
-//! faults to inject; all by default), `YIKOU_SIM_STRICT_ORDER=1` (see [`strict_event_order`]),
+//! faults to inject; all by default), `YIKOU_SIM_STRICT_ORDER=0` (see [`strict_event_order`]),
 //! `YIKOU_SIM_TRACE=1` (print every event; `2` adds document ids and heads). A failure prints its
 //! reason, the seed's parameters, the last events and the command that replays it.
 //!
@@ -1404,14 +1404,11 @@ fn fault_on(fault: &str) -> f64 {
 }
 
 /// Whether two holders of a case must list its events in the same order (`case()` equal, not
-/// only its folded state and its set of events). Off by default: `CaseStore::append` keeps the
-/// cached case's events sorted by HLC (`Case::merge`), while a case loaded or changed by a peer
-/// lists them in the document's order, so the writer's answer can differ from everyone else's
-/// (and from its own after a restart) until the cache entry goes. Each seed's line counts such
-/// cases (a count that varies between runs: concurrent events are ordered by actor ids).
-/// `YIKOU_SIM_STRICT_ORDER=1` turns the check on.
+/// only its folded state and its set of events). On by default since `CaseDoc::case` returns the
+/// events in canonical (HLC) order (the simulation had found the cached and the loaded copies of
+/// a case listing them differently). `YIKOU_SIM_STRICT_ORDER=0` turns the check off.
 fn strict_event_order() -> bool {
-    std::env::var("YIKOU_SIM_STRICT_ORDER").is_ok_and(|v| !v.is_empty() && v != "0")
+    std::env::var("YIKOU_SIM_STRICT_ORDER").map_or(true, |v| !v.is_empty() && v != "0")
 }
 
 fn steps() -> u32 {
