@@ -489,6 +489,8 @@ impl Session {
         if let Some(r) = h.resume.filter(|r| r.epoch == self.cfg.epoch && r.seq <= self.cfg.feed_seq) {
             self.feed_cursor = Some(r.seq);
             self.peer_holds = self.peer_holds.max(r.seq);
+            // Its checkpoint is durable: the peer holds our feed up to there.
+            self.event(Event::PeerAcked { upto: Some(r.seq) });
         }
         self.peer_head = h.feed_seq;
         let valid = self.cfg.checkpoint.filter(|c| c.epoch == h.epoch && c.seq <= h.feed_seq);

@@ -196,6 +196,9 @@ fn reconnect_with_nothing_changed_costs_the_same_at_any_size() {
         let t = connect(&mut a, &mut b);
         costs.push((t.messages, t.bytes));
         assert_eq!(t.kinds.get("offer"), None, "{:?}", t.kinds);
+        // Each side learns from the other's hello that nothing is behind.
+        let held = t.events.iter().filter(|e| matches!(e, Event::PeerAcked { upto: Some(_) })).count();
+        assert_eq!(held, 2, "{:?}", t.events);
     }
     assert_eq!(costs[0].0, costs[1].0, "{costs:?}");
     assert_eq!(costs[0].0, 2, "two hellos: each names its checkpoint in the other's feed");
