@@ -514,7 +514,7 @@ fn profile(hall: &Node, ids: &[String], dir: &Path) -> Result<Vec<(String, f64)>
     let us = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / n;
     let mut out = Vec::new();
 
-    // Sender: what Host answers ReadChanges with (the document loaded from the store, saved whole).
+    // Sender: what Host answers ReadChanges with for a peer that lacks the documents.
     let host =
         Host::new(hall.store.clone(), ScopePolicy { me: Access::hall(SCOPE), peer: Access::hall(SCOPE) }, 1);
     let t = Instant::now();
@@ -526,7 +526,7 @@ fn profile(hall: &Node, ids: &[String], dir: &Path) -> Result<Vec<(String, f64)>
             other => bail!("unexpected reply {other:?}"),
         }
     }
-    out.push(("sender: ReadChanges (load from store + save whole), one thread".into(), us(t)));
+    out.push(("sender: ReadChanges of whole documents (Host, one thread)".into(), us(t)));
 
     // The frames: encode (deflate) and decode (inflate) of 1 MiB Data parts.
     let t = Instant::now();
@@ -595,12 +595,14 @@ fn profile(hall: &Node, ids: &[String], dir: &Path) -> Result<Vec<(String, f64)>
     let bytes: Vec<&[u8]> = datas.iter().map(|d| d.bytes.as_slice()).collect();
     let t = Instant::now();
     let mut ams: Vec<AutoCommit> = bytes.iter().map(|b| AutoCommit::load(b)).collect::<Result<_, _>>()?;
-    out.push(("automerge: AutoCommit::load".into(), us(t)));
+    out.push(("automerge: AutoCommit::load of the bytes sent".into(), us(t)));
     let t = Instant::now();
-    for a in &mut ams {
-        a.save();
-    }
+    let saved: Vec<Vec<u8>> = ams.iter_mut().map(AutoCommit::save).collect();
     out.push(("automerge: save()".into(), us(t)));
+    let t = Instant::now();
+    let reloaded = saved.iter().map(|b| AutoCommit::load(b)).collect::<Result<Vec<_>, _>>()?;
+    out.push(("automerge: AutoCommit::load of those save() bytes".into(), us(t)));
+    drop(reloaded);
     let t = Instant::now();
     for a in &mut ams {
         a.save_nocompress();
