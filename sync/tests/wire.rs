@@ -38,7 +38,9 @@ fn every_message_kind_has_a_pinned_encoding() {
             docs: 12,
             resume: Some(Cursor { epoch: [2; 16], seq: 77 }),
         }),
-        expect!["0000002f0000010106746f776e2d6101010101010101010101010101010101ac020c01020202020202020202020202020202024d"],
+        expect![
+            "0000002f0000010106746f776e2d6101010101010101010101010101010101ac020c01020202020202020202020202020202024d"
+        ],
     );
     let reason = String::from("\u{8bf7}\u{5347}\u{7ea7}");
     check(
