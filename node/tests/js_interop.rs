@@ -43,7 +43,10 @@ fn load_in_javascript(bytes: &[u8]) -> Value {
 
 /// The fields load_case.mjs prints, as Rust sees them.
 fn expected(doc: &mut CaseDoc) -> Value {
-    let case = doc.case().expect("reads");
+    let mut case = doc.case().expect("reads");
+    // `case()` lists events in canonical (HLC) order; JavaScript sees the document's list order.
+    let order = doc.event_ids().expect("event ids");
+    case.events.sort_by_key(|e| order.iter().position(|id| *id == e.id()));
     let mut heads: Vec<String> = doc.heads().iter().map(|h| h.to_string()).collect();
     heads.sort();
     json!({
