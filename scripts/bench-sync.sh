@@ -4,8 +4,8 @@
 # (Automerge save + load of the same documents; the same session driven in-process; the
 # changes' own encoded size; a store of 10,000 beside the large one).
 #
-#   scripts/bench-sync.sh                 # 10,000 and 100,000 cases (~10 minutes, ~2 GB on disk)
-#   BENCH_LARGE=1 scripts/bench-sync.sh   # also 1,000,000 cases (~1 hour more, ~15 GB in BENCH_DIR)
+#   scripts/bench-sync.sh                 # 10,000 and 100,000 cases (~7 minutes, ~2 GB in BENCH_DIR)
+#   BENCH_LARGE=1 scripts/bench-sync.sh   # also 1,000,000 cases (30-45 minutes more, ~17 GB in BENCH_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p yikou-node --bin yikou-bench-sync >/dev/null
