@@ -100,6 +100,8 @@ fn same_heads(a: &Node, b: &Node, docs: &[String]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn township_works_through_an_outage_and_converges_and_never_sees_another_townships_cases() {
+    // rule O1: intake continues while cut off. rule O2: nothing acknowledged is lost.
+    // rule O3: nodes sharing a record converge. rule O5: a township holds only its own cases.
     let mut ca = Ca::in_memory("测试县政务服务中心", SystemTime::now()).unwrap();
     let hall = Node::new(&mut ca, "hall", PeerRole::Hall, HALL);
     let hall2 = Node::new(&mut ca, "hall-annex", PeerRole::Hall, HALL);
@@ -219,6 +221,7 @@ async fn a_rogue_ca_node_and_a_revoked_node_are_refused_before_any_data_moves() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hall_refuses_a_townships_change_to_a_case_outside_its_scope() {
+    // rule O5: a node accepts changes only to documents its peer may write.
     let mut ca = Ca::in_memory("测试县政务服务中心", SystemTime::now()).unwrap();
     let hall = Node::new(&mut ca, "hall", PeerRole::Hall, HALL);
     let a = Node::new(&mut ca, "town-a", PeerRole::Township, TOWN_A);

@@ -290,15 +290,7 @@ fn messages_out_of_order_close_the_session_without_panicking() {
     s.handle_message(Message::Ack { batch: 1 });
     assert!(s.is_closed());
     let mut s = a.session("a", "b");
-    s.handle_message(Message::Hello(wire::Hello {
-        version_min: 1,
-        version_max: 1,
-        node: "b".into(),
-        epoch: [0; 16],
-        feed_seq: 0,
-        docs: 0,
-        resume: None,
-    }));
+    hello_from_b(&mut s);
     s.handle_message(Message::Data(wire::Data { batch: 4, last: true, docs: vec![] }));
     assert!(s.is_closed());
     assert!(std::iter::from_fn(|| s.poll()).any(|o| matches!(o, Output::Close(r) if r.code == "protocol")));
@@ -309,15 +301,7 @@ fn a_flood_of_reconciliation_queries_is_refused_at_its_bound() {
     use yikou_sync::session::RECON_QUERIES_WAITING_MAX;
     let a = Toy::new(1);
     let mut s = a.session("a", "b");
-    s.handle_message(Message::Hello(wire::Hello {
-        version_min: 1,
-        version_max: 1,
-        node: "b".into(),
-        epoch: [0; 16],
-        feed_seq: 0,
-        docs: 0,
-        resume: None,
-    }));
+    hello_from_b(&mut s);
     let q = |id| Message::ReconQuery(wire::ReconQuery { id, ranges: vec![] });
     for id in 0..RECON_QUERIES_WAITING_MAX as u64 {
         s.handle_message(q(id));

@@ -510,19 +510,26 @@ impl CaseStore {
         })
     }
 
+    /// Admits a writer of document `id`: refuses beyond `writers_max` (back-pressure), then holds
+    /// the document's stripe lock until the returned guard drops.
+    fn admit(&self, id: &str) -> Result<(WriterGuard<'_>, std::sync::MutexGuard<'_, ()>), StoreError> {
+        check_doc_id(id)?;
+        let writers = self.writers.fetch_add(1, Ordering::SeqCst);
+        let guard = WriterGuard(&self.writers);
+        if writers >= self.config.writers_max {
+            return Err(StoreError::Busy(self.config.writers_max));
+        }
+        let lock = self.stripe(id).lock().map_err(|_| StoreError::Poisoned)?;
+        Ok((guard, lock))
+    }
+
     /// The write path of reference documents: stored as one snapshot (they change rarely).
     fn write_ref(
         &self,
         id: &str,
         change: impl FnOnce(Option<RefDoc>) -> Result<RefDoc, StoreError>,
     ) -> Result<Ack, StoreError> {
-        check_doc_id(id)?;
-        let writers = self.writers.fetch_add(1, Ordering::SeqCst);
-        let _guard = WriterGuard(&self.writers);
-        if writers >= self.config.writers_max {
-            return Err(StoreError::Busy(self.config.writers_max));
-        }
-        let _doc_lock = self.stripe(id).lock().map_err(|_| StoreError::Poisoned)?;
+        let _admitted = self.admit(id)?;
         let meta = self.meta(id)?;
         let existing = self.reference_doc(id)?;
         let is_new = meta.is_none();
@@ -812,13 +819,7 @@ impl CaseStore {
         received: Option<&[u8]>,
         change: impl FnOnce(Option<Cached>) -> Result<Cached, StoreError>,
     ) -> Result<Ack, StoreError> {
-        check_doc_id(id)?;
-        let writers = self.writers.fetch_add(1, Ordering::SeqCst);
-        let _guard = WriterGuard(&self.writers);
-        if writers >= self.config.writers_max {
-            return Err(StoreError::Busy(self.config.writers_max));
-        }
-        let _doc_lock = self.stripe(id).lock().map_err(|_| StoreError::Poisoned)?;
+        let _admitted = self.admit(id)?;
 
         // 1. The document's change, outside the store-wide lock (Automerge work is the cost).
         let cached = self.cache.lock().map_err(|_| StoreError::Poisoned)?.pop(id);
