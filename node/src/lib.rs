@@ -23,4 +23,5 @@ pub mod net;
 pub mod pki;
 pub mod relay;
 pub mod replica;
+pub mod service;
 pub mod store;
