@@ -13,6 +13,7 @@
 //! - [`net`]: the quinn driver of replication (mutual TLS, one session per connection, back-off).
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
 //! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
+//! - [`print`]: printable documents as self-contained A4 HTML pages (no external resources).
 //!
 //! The binary `yikou` (`main.rs`) is the command line over these.
 
@@ -21,6 +22,7 @@ pub mod doc;
 pub mod fixtures;
 pub mod net;
 pub mod pki;
+pub mod print;
 pub mod relay;
 pub mod replica;
 pub mod service;
