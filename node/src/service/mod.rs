@@ -22,6 +22,7 @@ pub mod cases;
 pub mod desk;
 pub mod error;
 pub mod permissions;
+pub mod reference;
 pub mod supervise;
 
 use std::sync::{Arc, Mutex, RwLock};
