@@ -11,12 +11,15 @@
 //! - [`replica`]: replication's storage side (answers to the sync core's storage requests) and
 //!   the scope policy (O5).
 //! - [`net`]: the quinn driver of replication (mutual TLS, one session per connection, back-off).
+//! - [`accounts`]: staff accounts (argon2id, local to the node, never replicated) and in-memory
+//!   login sessions.
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
 //! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
 //! - [`print`]: printable documents as self-contained A4 HTML pages (no external resources).
 //!
 //! The binary `yikou` (`main.rs`) is the command line over these.
 
+pub mod accounts;
 pub mod clock;
 pub mod doc;
 pub mod fixtures;

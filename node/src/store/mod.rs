@@ -20,6 +20,7 @@
 //! f/{seq:016x}                            change feed: the latest seq of each document (heads, scope)
 //! i/{index}\0{value}\0{doc}               secondary indexes
 //! p/{peer}                                replication checkpoint: a peer's feed epoch and seq
+//! u/{staff}                               staff account (crate::accounts; local, never replicated)
 //! ```
 
 pub mod attachments;
