@@ -1,12 +1,13 @@
 //! Who acts: a staff member in a role at a node. Every event records its actor (W9: every act is
 //! tracked against the person who did it).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{DepartmentCode, NodeName, StaffId};
 
 /// The roles of the notice's division of duties (一口受理工作规则 二、职责分工).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "role", content = "department", rename_all = "snake_case")]
 pub enum Role {
     /// 综合受理窗口: intake, correction notices, handovers.
@@ -48,7 +49,7 @@ impl Role {
 }
 
 /// The person (or the node itself) behind an event.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Actor {
     pub staff: StaffId,
     pub role: Role,

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The largest number of working days any period may span (about 14 years): a bound on loops.
@@ -36,7 +37,7 @@ pub const HANDOVER_NEXT_DAY: NaiveTime = match NaiveTime::from_hms_opt(9, 30, 0)
 pub const BUILTIN_TOML: &str = include_str!("../data/cn-workdays-2025-2026.toml");
 
 /// A computed deadline, flagged when it rests on days outside the loaded years.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Deadline<T> {
     pub at: T,
     /// True when a day outside the loaded years was needed: the answer used the Monday-to-Friday
@@ -45,7 +46,7 @@ pub struct Deadline<T> {
 }
 
 /// One year's table as the State Council notice gives it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct YearTable {
     pub holidays: BTreeSet<NaiveDate>,
     pub makeup_workdays: BTreeSet<NaiveDate>,
@@ -62,7 +63,7 @@ pub enum CalendarError {
 }
 
 /// The working-day calendar: loaded years plus the Monday-to-Friday rule beyond them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkCalendar {
     years: BTreeMap<i32, YearTable>,
 }

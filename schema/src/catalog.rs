@@ -52,6 +52,7 @@ use std::fmt;
 use std::ops::Range;
 
 use chrono::{Datelike, NaiveDate};
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -87,7 +88,7 @@ pub const SAMPLE_TOML: &str = include_str!("../data/sample-catalog.toml");
 // ---------------------------------------------------------------------------------------------
 
 /// A published catalog (事项清单), one version of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Catalog {
     /// Version string, e.g. "2026.3"; each adjustment yields a new one ("2026.3+1", "2026.3+2"…).
     pub version: String,
@@ -99,14 +100,14 @@ pub struct Catalog {
 }
 
 /// A department (职能部门) that owns or takes part in items.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Department {
     pub code: DepartmentCode,
     pub name: String,
 }
 
 /// One item (事项) of the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Item {
     pub code: ItemCode,
     pub name: String,
@@ -137,7 +138,7 @@ pub struct Item {
 }
 
 /// National catalogue item types (事项类型), serialized as their two-digit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ItemType {
     /// 01 行政许可
     #[serde(rename = "01")]
@@ -228,7 +229,7 @@ impl ItemType {
 }
 
 /// Case kind (办件类型, W3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemKind {
     /// 即办件: handled on the spot by the department's own staff (W3.3).
@@ -267,7 +268,7 @@ impl ItemKind {
 }
 
 /// A material (申报材料) an item requires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Material {
     /// Unique within its item.
     pub code: MaterialCode,
@@ -278,7 +279,7 @@ pub struct Material {
 }
 
 /// Key (主要/关键, never tolerable) or tolerable (非关键性, 可容缺) — T1, T4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MaterialClass {
     Key,
@@ -302,7 +303,7 @@ impl MaterialClass {
 }
 
 /// Joint handling of an item (W4.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(tag = "mode", rename_all = "lowercase")]
 pub enum JointMode {
     /// One department handles the item.
@@ -362,14 +363,14 @@ impl JointMode {
 }
 
 /// Appointment data of an appointment-eligible item (W1.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AppointmentInfo {
     /// Average number of cases per day; the W1.3 quota is computed elsewhere from it.
     pub average_daily_volume: u32,
 }
 
 /// Business area of an item; W1.2 offers appointments only in the first three.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BusinessArea {
     /// 房屋交易与不动产登记
@@ -426,7 +427,7 @@ impl BusinessArea {
 }
 
 /// Where an item stands on a given day (W11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
     /// Listed, but its `effective_from` is still ahead: not yet accepted.
@@ -452,7 +453,7 @@ impl ItemStatus {
 
 /// One problem found in a catalog, with the line it is on (1-based; 0 when it has no source
 /// line, e.g. a problem found in an adjustment).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CatalogProblem {
     pub line: usize,
     /// Stable code, e.g. "catalog.duplicate_item".
@@ -472,7 +473,7 @@ impl fmt::Display for CatalogProblem {
 }
 
 /// Every problem found, in line order; never empty when returned as an error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CatalogErrors(pub Vec<CatalogProblem>);
 
 impl fmt::Display for CatalogErrors {
@@ -497,7 +498,7 @@ impl CatalogErrors {
 }
 
 /// Why an item cannot be accepted on a given day (rule W11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, JsonSchema)]
 #[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum IntakeRefusal {
     #[error("事项清单中没有编码为 {code} 的事项,不能受理(W11:未经调整纳入清单的事项不得受理)")]
@@ -527,7 +528,7 @@ impl IntakeRefusal {
 }
 
 /// Materials demanded of an applicant that the catalog does not list for the item (rule W3.6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UnlistedMaterial {
     pub item: ItemCode,
     pub item_name: String,
@@ -563,7 +564,7 @@ impl fmt::Display for UnlistedMaterial {
 impl std::error::Error for UnlistedMaterial {}
 
 /// A catalog change through the adjustment procedure (W11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "adjustment", rename_all = "snake_case")]
 pub enum Adjustment {
     /// Adds a new item (its code must be new); its revision is set to 1. Its `effective_from`

@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{CalendarError, Deadline, WorkCalendar};
@@ -46,7 +47,7 @@ pub const PROBLEM_TEXT_CHARS_MAX: usize = 1_000;
 pub const TOP_ITEMS: usize = 10;
 
 /// W2.4: how the counsellor reached the applicant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Mode {
     /// At the consultation seat in the hall (现场).
     OnSite,
@@ -55,7 +56,7 @@ pub enum Mode {
 }
 
 /// W2.4: the remote channels the notice names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum RemoteChannel {
     /// 远程视频
     Video,
@@ -87,7 +88,7 @@ pub fn mode_for(department_on_site: bool, channel: Option<RemoteChannel>) -> Res
 }
 
 /// W2.5: what the question was about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Category {
     /// 办事流程
     Process,
@@ -126,7 +127,7 @@ impl Category {
 }
 
 /// W2.5: why the question arose, the three causes the notice asks departments to act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Cause {
     /// 信息公开不到位或更新不及时: publish or update more.
     InformationNotPublic,
@@ -163,7 +164,7 @@ impl Cause {
 }
 
 /// W2.2: the only two things a pre-review judges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ProblemKind {
     /// 材料不齐全: a material is missing (the material must be named).
     Missing,
@@ -172,7 +173,9 @@ pub enum ProblemKind {
 }
 
 /// W2.2: one problem in a one-time notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Named apart from the case's `Problem` in the API's schemas.
+#[schemars(rename = "ConsultationProblem")]
 pub struct Problem {
     pub kind: ProblemKind,
     /// The material concerned (required for a missing material).
@@ -184,7 +187,7 @@ pub struct Problem {
 }
 
 /// W2.2: the one-time notice (一次告知单): every problem, stated at once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OneTimeNotice {
     pub problems: Vec<Problem>,
 }
@@ -225,7 +228,7 @@ impl OneTimeNotice {
 }
 
 /// How the question was answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Answer {
     /// Answered at once; a pre-review ends with a one-time notice when it found problems (W2.2).
     OnTheSpot { one_time_notice: Option<OneTimeNotice> },
@@ -236,7 +239,7 @@ pub enum Answer {
 }
 
 /// W2.5: one line of the consultation ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsultationEntry {
     /// Unique in the network (e.g. prefixed by the node).
     pub id: String,
@@ -360,7 +363,7 @@ pub fn hard_question_due(
 }
 
 /// W2.1: the call to a department that a consultation number triggers, for the node to deliver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DepartmentCall {
     pub department: DepartmentCode,
     pub ticket: Ticket,
@@ -396,7 +399,7 @@ pub fn notify_department(
 }
 
 /// W2.5: one item's figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ItemAnalysis {
     /// `None` groups questions not about any particular item.
     pub item: Option<ItemCode>,
@@ -408,14 +411,14 @@ pub struct ItemAnalysis {
 }
 
 /// W2.5: how many questions an item generated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ItemCount {
     pub item: ItemCode,
     pub count: u32,
 }
 
 /// W2.5: the periodic analysis of the ledger.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Analysis {
     /// First day counted.
     pub from: Option<NaiveDate>,

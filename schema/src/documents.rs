@@ -25,6 +25,7 @@
 //! Pure: no I/O, no clock; the calendar is passed in where a deadline must be computed.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Deadline, WorkCalendar};
@@ -51,7 +52,7 @@ pub const LICENSING_LAW_32_TEXT: &str = "根据《中华人民共和国行政许
 逾期不告知的,自收到申请材料之日起即为受理。";
 
 /// The kinds of printable documents, in the order a case meets them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// 补正通知书 / 一次告知单: every problem at once (W3.5, W2.2).
@@ -130,21 +131,21 @@ impl DocumentKind {
 }
 
 /// One labelled value (申请人: 张三).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Field {
     pub label: String,
     pub value: String,
 }
 
 /// A titled list (已收取材料: …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DocList {
     pub title: String,
     pub entries: Vec<String>,
 }
 
 /// The content of one printable form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Document {
     pub kind: DocumentKind,
     /// The Chinese title printed at the top.

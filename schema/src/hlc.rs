@@ -7,6 +7,7 @@
 //! part in China Standard Time (UTC+8, no daylight saving).
 
 use chrono::{DateTime, NaiveDateTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::NodeName;
@@ -18,7 +19,7 @@ pub const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 pub const HLC_DRIFT_MAX_MS: i64 = 3 * 3_600_000;
 
 /// One timestamp. Ordered by (physical ms, counter, node): a total order over all events.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Hlc {
     pub wall_ms: i64,
     pub counter: u32,
@@ -58,7 +59,7 @@ pub enum HlcError {
 }
 
 /// A node's clock state. Pure: the physical time is passed in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HlcClock {
     node: NodeName,
     wall_ms: i64,

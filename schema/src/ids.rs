@@ -22,10 +22,12 @@
 //!
 //! Invariant: nothing here reads a clock. "Today" is always passed in.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -378,6 +380,42 @@ macro_rules! string_id {
     };
 }
 
+/// `impl JsonSchema` for an identifier serialized as its canonical string (see `string_id!`).
+/// Serialized, the string always matches `$pattern`; deserializing goes through the parser, which
+/// first trims, folds full-width characters and upper-cases, so the request schema (the
+/// deserialize contract) states the shape in its description and leaves the check to the parser.
+macro_rules! string_id_schema {
+    ($t:ident, $pattern:literal, $description:literal) => {
+        impl JsonSchema for $t {
+            fn schema_name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($t))
+            }
+
+            fn schema_id() -> Cow<'static, str> {
+                Cow::Borrowed(concat!(module_path!(), "::", stringify!($t)))
+            }
+
+            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+                if generator.contract().is_serialize() {
+                    json_schema!({ "type": "string", "pattern": $pattern, "description": $description })
+                } else {
+                    json_schema!({
+                        "type": "string",
+                        "minLength": 1,
+                        "description": concat!(
+                            $description,
+                            " Canonical form: `",
+                            $pattern,
+                            "`; surrounding blanks are trimmed, full-width characters folded and \
+                             letters upper-cased before the check."
+                        ),
+                    })
+                }
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Citizen ID numbers
 // ---------------------------------------------------------------------------------------------
@@ -435,6 +473,12 @@ impl CitizenId {
 }
 
 string_id!(CitizenId);
+string_id_schema!(
+    CitizenId,
+    "^[1-9][0-9]{16}[0-9X]$",
+    "A citizen ID number (公民身份号码, GB 11643-1999), 18 characters: region (6), birth date \
+     YYYYMMDD (8), sequence (3), check (ISO 7064 MOD 11-2, 0-9 or X)."
+);
 
 /// A first-generation 15-digit citizen ID: region (6) + birth date 19YYMMDD as YYMMDD (6) +
 /// sequence (3), no check digit. Accepted only as a flagged value ([`ApplicantId::needs_review`]):
@@ -500,6 +544,12 @@ impl LegacyCitizenId15 {
 }
 
 string_id!(LegacyCitizenId15);
+string_id_schema!(
+    LegacyCitizenId15,
+    "^[1-9][0-9]{14}$",
+    "A first-generation 15-digit citizen ID number: region (6), birth date YYMMDD (6), \
+     sequence (3); no check digit."
+);
 
 // ---------------------------------------------------------------------------------------------
 // Unified social credit codes
@@ -579,6 +629,12 @@ impl CreditCode {
 }
 
 string_id!(CreditCode);
+string_id_schema!(
+    CreditCode,
+    "^[0-9A-HJ-NP-RTUW-Y]{18}$",
+    "A unified social credit code (统一社会信用代码, GB 32100-2015), 18 characters of 0-9 and A-Y \
+     without I, O, S, V, Z; the last is a MOD 31 check character."
+);
 
 // ---------------------------------------------------------------------------------------------
 // Applicants
@@ -586,7 +642,7 @@ string_id!(CreditCode);
 
 /// An applicant's identifying number. Serialized with its kind, because a string alone does not
 /// always decide it (an all-digit credit code may also pass as a citizen ID).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "number", rename_all = "snake_case")]
 pub enum ApplicantId {
     Person(CitizenId),
@@ -664,7 +720,7 @@ fn most_helpful(trimmed: &str, citizen: IdError, credit: IdError) -> IdError {
 
 /// An applicant (申请人): a person or an organisation, with contact details for notices (W6.2).
 /// Built only through [`Applicant::new`] (deserializing too), so the name is never empty.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "ApplicantRecord")]
 pub struct Applicant {
     id: ApplicantId,
@@ -673,7 +729,8 @@ pub struct Applicant {
     address: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// An [`Applicant`] as received, before [`Applicant::new`] checks it.
+#[derive(Deserialize, JsonSchema)]
 struct ApplicantRecord {
     id: ApplicantId,
     name: String,
@@ -758,7 +815,7 @@ impl Applicant {
 // ---------------------------------------------------------------------------------------------
 
 /// A written authorisation (授权委托书) for an agent to act for an applicant.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Authorisation {
     /// The reference of the authorisation document as registered at the window.
     pub document_ref: String,
@@ -770,7 +827,7 @@ pub struct Authorisation {
 
 /// An agent acting for an applicant. For an organisation's appointment the agent's own ID is
 /// required besides the organisation's code certificate (W1.2), hence a full [`CitizenId`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Agent {
     pub id: CitizenId,
     pub name: String,
@@ -860,6 +917,11 @@ impl NodeCode {
 }
 
 string_id!(NodeCode);
+string_id_schema!(
+    NodeCode,
+    "^[1-9][0-9]{8}$",
+    "A node's code: region (6 digits, the first 1-9) + node number (3 digits)."
+);
 
 /// A case number: `{region6}{node3}{yyMMdd}{serial5}{check1}`, 21 characters. The check character
 /// is ISO 7064 MOD 11-2 over the first 20 digits (0-9 or X). The node code makes numbers from two
@@ -938,11 +1000,17 @@ impl CaseNumber {
 }
 
 string_id!(CaseNumber);
+string_id_schema!(
+    CaseNumber,
+    "^[1-9][0-9]{19}[0-9X]$",
+    "A case number (办件编号), 21 characters: region (6) + node (3) + issue date yyMMdd (6) + \
+     serial (5, from 00001) + check (ISO 7064 MOD 11-2 over the first 20 digits, 0-9 or X)."
+);
 
 /// Issues a node's case numbers. Pure: the caller passes today's date and must persist the
 /// allocator durably (together with the case that takes the number) before showing the number,
 /// or a crash could hand the same serial out twice (O2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "AllocatorState")]
 pub struct CaseNumberAllocator {
     node: NodeCode,
@@ -951,7 +1019,8 @@ pub struct CaseNumberAllocator {
     next_serial: u32,
 }
 
-#[derive(Deserialize)]
+/// A [`CaseNumberAllocator`] as stored, before [`CaseNumberAllocator::resume`] checks it.
+#[derive(Deserialize, JsonSchema)]
 struct AllocatorState {
     node: NodeCode,
     day: NaiveDate,
@@ -1048,6 +1117,32 @@ impl ProvincialNumber {
 }
 
 string_id!(ProvincialNumber);
+
+impl JsonSchema for ProvincialNumber {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("ProvincialNumber")
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        Cow::Borrowed(concat!(module_path!(), "::ProvincialNumber"))
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        const DESCRIPTION: &str = "The number the provincial platform assigns to a case (省级平台办件编号), in the \
+                                   province's format: printable, no control characters.";
+        if generator.contract().is_serialize() {
+            json_schema!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": PROVINCIAL_NUMBER_CHARS_MAX,
+                "description": DESCRIPTION,
+            })
+        } else {
+            // The parser trims first, so untrimmed input may be longer than the limit.
+            json_schema!({ "type": "string", "minLength": 1, "description": DESCRIPTION })
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tests

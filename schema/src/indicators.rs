@@ -15,9 +15,11 @@
 //!
 //! Pure: the cases, the period and the calendar are passed in.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Role;
@@ -116,8 +118,27 @@ impl From<Rating> for u8 {
     }
 }
 
+impl JsonSchema for Rating {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("Rating")
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        Cow::Borrowed(concat!(module_path!(), "::Rating"))
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "minimum": RATING_MIN,
+            "maximum": RATING_MAX,
+            "description": "A satisfaction rating: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.",
+        })
+    }
+}
+
 /// What the hall's rating covers (one rating per visit at the window).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HallCriterion {
     /// 服务效率
@@ -129,7 +150,7 @@ pub enum HallCriterion {
 }
 
 /// What the online rating covers (one rating per case online).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnlineCriterion {
     /// 办事效率
@@ -143,7 +164,7 @@ pub enum OnlineCriterion {
 }
 
 /// A rating criterion, hall or online.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "channel", content = "criterion", rename_all = "snake_case")]
 pub enum Criterion {
     Hall(HallCriterion),
@@ -196,7 +217,7 @@ pub fn callback_due(
 // ---------------------------------------------------------------------------------------------
 
 /// An exact fraction: `numerator` of `denominator` cases.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Rate {
     pub numerator: u64,
     pub denominator: u64,
@@ -236,7 +257,7 @@ impl Rate {
 }
 
 /// The ratings of a department's cases.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RatingSummary {
     pub count: u64,
     pub sum: u64,
@@ -263,7 +284,7 @@ impl RatingSummary {
 
 /// What one case contributes to its department's indicators. `None` means the case is not in
 /// that rate's denominator (see [`DepartmentIndicators`] for each definition).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CaseFacts {
     pub department: DepartmentCode,
     pub received_on: NaiveDate,
@@ -337,7 +358,7 @@ pub fn case_facts(case: &Case, st: &CaseState, cal: &WorkCalendar) -> Option<Cas
 
 /// One department's indicators for the cases received in a period (W10). A case counts for the
 /// department that owns its item (`item.department`), joint items included.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DepartmentIndicators {
     pub department: DepartmentCode,
     /// Cases received in the period.

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{ItemCode, NodeName};
@@ -45,7 +46,7 @@ pub const QUOTA_SHARE_MAX_PER_MILLE: u16 = 1_000;
 pub const APPOINTMENT_ID_CHARS_MAX: usize = 64;
 
 /// Which queue a number belongs to (W1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum TicketKind {
     /// 受理业务号: the applicant comes to file an application.
     Intake,
@@ -81,7 +82,7 @@ impl TicketKind {
 }
 
 /// One queue number (W1.1).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Ticket {
     pub node: NodeName,
     pub date: NaiveDate,
@@ -134,7 +135,7 @@ impl fmt::Display for Ticket {
 
 /// A node's number machine (W1.1): numbers restart at 1 on each new day, per kind. Its state is
 /// plain data so that the node can store it durably before handing out a number (O2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TicketDispenser {
     pub node: NodeName,
     /// The day the counters belong to.
@@ -177,7 +178,7 @@ impl TicketDispenser {
 }
 
 /// What the queue needs to know about a business (supplied by the catalog).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Business {
     pub key: ItemCode,
     /// W1.2: appointments are offered only for high-volume areas flagged here.
@@ -194,7 +195,7 @@ impl Business {
 }
 
 /// W1.3: the appointment share of the average daily case count, in per-mille.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct QuotaShare {
     /// 0..=[`QUOTA_SHARE_MAX_PER_MILLE`]; a larger stored value is read as the maximum.
     pub per_mille: u16,
@@ -225,7 +226,7 @@ impl QuotaShare {
 }
 
 /// A request for an appointment (W1.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AppointmentRequest {
     pub business: ItemCode,
     pub date: NaiveDate,
@@ -284,7 +285,7 @@ fn check_id_length(id: &str) -> Result<(), QueueError> {
 
 /// W1.3, O4: the day's cap split among the nodes that can book, agreed while they are connected.
 /// The sum of the shares equals the cap whenever at least one node takes part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct QuotaPlan {
     cap: u32,
     shares: BTreeMap<NodeName, u32>,
@@ -384,7 +385,7 @@ impl QuotaPlan {
 }
 
 /// One booked appointment slot, as replicated for quota checks. It carries no personal data (O5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Booking {
     /// `{node}-{yyyymmdd}-{business}-B{serial:04}`: unique because the ledger is per node,
     /// business and day and its serial only grows.
@@ -399,7 +400,7 @@ pub struct Booking {
 
 /// A node's booking rights for one business on one day (W1.3, O4): it books only against its
 /// own share, so nodes that cannot talk never exceed the cap together.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct QuotaLedger {
     node: NodeName,
     business: ItemCode,
@@ -411,7 +412,7 @@ pub struct QuotaLedger {
 }
 
 /// Booking rights given by one node to another (O4). Delivering it twice has no further effect.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct QuotaTransfer {
     pub from: NodeName,
     pub to: NodeName,
@@ -525,7 +526,7 @@ impl QuotaLedger {
 }
 
 /// Why an appointment was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum CancelReason {
     /// W1.4: not taken up within one hour after its time (超时未到).
     NoShow,
@@ -546,7 +547,7 @@ impl CancelReason {
 }
 
 /// Where an appointment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum AppointmentStatus {
     Booked,
     Arrived { at: NaiveDateTime },
@@ -554,7 +555,7 @@ pub enum AppointmentStatus {
 }
 
 /// An appointment: the booking plus who comes (kept on the booking node only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Appointment {
     pub booking: Booking,
     pub applicant_id: String,
@@ -628,7 +629,7 @@ impl Appointment {
 
 /// After a merge: more bookings for one business on one day than its cap (O4). Data for a
 /// supervisor; nothing is cancelled automatically.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct QuotaConflict {
     pub business: ItemCode,
     pub date: NaiveDate,

@@ -12,6 +12,7 @@
 //! cards the scheduler should record as events (they replicate like every event).
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{CalendarError, WORKDAYS_MAX, WorkCalendar};
@@ -32,7 +33,7 @@ pub const RESULT_FORM_WORKDAYS: u32 = 1;
 const DAY_SECS: i64 = 86_400;
 
 /// A limit: a number of working days from the start, a moment, or the end of a day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "limit", content = "value", rename_all = "snake_case")]
 pub enum Limit {
     WorkingDays(u32),
@@ -41,7 +42,7 @@ pub enum Limit {
 }
 
 /// One timed duty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Duty {
     pub kind: DutyKind,
     pub started: NaiveDateTime,
@@ -54,7 +55,7 @@ pub struct Duty {
 
 /// Local policy: how many working days before the promised limit the warning starts
 /// (DOMAIN-FACTS: 2, some cities 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Policy {
     pub warning_workdays: u32,
 }
@@ -66,7 +67,7 @@ impl Default for Policy {
 }
 
 /// A duty's standing at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Assessment {
     pub kind: DutyKind,
     pub level: Level,

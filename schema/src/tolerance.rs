@@ -8,6 +8,7 @@
 //! applicant was listed becomes a conflict after merge ([`dishonesty_conflict`], O4).
 
 use chrono::{Months, NaiveDate};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Deadline, WorkCalendar};
@@ -25,7 +26,7 @@ pub const DISHONESTY_MONTHS: u32 = 12;
 pub const DISHONESTY_ENTRIES_MAX: usize = 1_000_000;
 
 /// One listing: who, for which case, from when until when (T3.6).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct DishonestyEntry {
     /// The applicant's ID number or credit code.
     pub applicant: String,
@@ -46,7 +47,7 @@ impl DishonestyEntry {
 
 /// The dishonesty list as one node knows it. `version` increases with each change, so a
 /// tolerance acceptance records which version it was checked against.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DishonestyList {
     pub version: u64,
     pub entries: Vec<DishonestyEntry>,
@@ -76,7 +77,7 @@ pub fn applicant_key(id: &ApplicantId) -> String {
 }
 
 /// What the clerk should do instead when tolerance acceptance is not possible.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
     /// Issue a correction notice (T2).
@@ -90,7 +91,7 @@ pub enum Route {
 }
 
 /// One reason tolerance acceptance is not possible.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Ineligibility {
     pub rule: &'static str,
     pub code: &'static str,
@@ -99,7 +100,7 @@ pub struct Ineligibility {
 }
 
 /// The live answer for the intake form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Eligibility {
     Eligible {

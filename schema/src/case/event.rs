@@ -2,6 +2,7 @@
 //! case document (a compatibility boundary): add variants and optional fields, never rename.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
@@ -15,7 +16,7 @@ pub const MATERIALS_PER_EVENT_MAX: usize = 200;
 pub const TEXT_CHARS_MAX: usize = 2_000;
 
 /// An event's identity: its HLC stamp, unique because each node's stamps strictly increase.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct EventId(pub String);
 
@@ -26,7 +27,7 @@ impl std::fmt::Display for EventId {
 }
 
 /// One step in a case's life, stamped and signed by its actor.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     pub hlc: Hlc,
     pub actor: Actor,
@@ -40,7 +41,7 @@ impl Event {
 }
 
 /// How an application reached the system (W3.1–W3.4).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "channel", rename_all = "snake_case")]
 pub enum Channel {
     /// The county hall's comprehensive window (W3.2, W3.3).
@@ -65,7 +66,7 @@ impl Channel {
 }
 
 /// The state of one material as the window found it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "condition", content = "note", rename_all = "snake_case")]
 pub enum Condition {
     /// Present and in lawful form.
@@ -75,14 +76,14 @@ pub enum Condition {
     Flawed(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct PresentedMaterial {
     pub code: MaterialCode,
     pub condition: Condition,
 }
 
 /// One problem of a correction notice or one-time notice: all are told at once (W3.5, W2.2).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Problem {
     /// The catalog material concerned, if any (W3.6: only listed materials may be demanded).
     pub material: Option<MaterialCode>,
@@ -90,7 +91,7 @@ pub struct Problem {
 }
 
 /// One scanned or uploaded material: a reference to an attachment by its content hash (W3.2).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Scan {
     pub material: MaterialCode,
     /// BLAKE3 hash of the file, 64 lower-case hex digits.
@@ -101,7 +102,7 @@ pub struct Scan {
 }
 
 /// Who signed a tolerance commitment (T3.2).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Signatory {
     Applicant,
@@ -114,7 +115,7 @@ pub enum Signatory {
 }
 
 /// The applicant's signed promise to supply tolerable materials (承诺书, T3.2, T3.3).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Commitment {
     /// Tolerable materials to supply (names come from the item snapshot).
     pub materials: Vec<MaterialCode>,
@@ -128,7 +129,7 @@ pub struct Commitment {
 }
 
 /// Online pre-acceptance result (W3.1).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum PreAcceptance {
     /// Passed; the applicant brings paper to the window when `paper_required`.
@@ -144,7 +145,7 @@ pub enum PreAcceptance {
 }
 
 /// A decision's outcome (W5.1, T3.5, T3.6).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// 准予 / 出证.
@@ -153,7 +154,7 @@ pub enum Outcome {
     Deny { reasons: Vec<String>, basis: DenialBasis },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DenialBasis {
     /// Substantive review found the application not compliant (T3.5).
@@ -164,7 +165,7 @@ pub enum DenialBasis {
 }
 
 /// How the result reached the applicant (W6.2).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Delivery {
     /// Collected at the issuing window; the applicant verified and signed.
@@ -174,7 +175,7 @@ pub enum Delivery {
 }
 
 /// Supervision levels (W9): 0 normal, 1 warning, 2 yellow card, 3 red card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Normal,
@@ -195,7 +196,7 @@ impl Level {
 }
 
 /// The timed duties supervision watches (W9, DOMAIN-FACTS "Electronic supervision cards").
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "duty", content = "department", rename_all = "snake_case")]
 pub enum DutyKind {
     /// Decide within the promised / statutory limit from acceptance (W5.1).
@@ -249,7 +250,7 @@ impl DutyKind {
 }
 
 /// A conflict's identity: deterministic, derived from the kind and the event that raised it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct ConflictId(pub String);
 
@@ -260,7 +261,7 @@ impl std::fmt::Display for ConflictId {
 }
 
 /// What happened. Each variant names the rule it implements.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// 接件: the first event of every case (W3.1–W3.4).

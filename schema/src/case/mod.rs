@@ -15,6 +15,7 @@ pub mod event;
 pub mod permissions;
 pub mod state;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use event::*;
@@ -33,7 +34,7 @@ pub const CASE_EVENTS_MAX: usize = 2_000;
 pub const CASE_LAYOUT_VERSION: u32 = 1;
 
 /// A case's identity: fixed when the case is received, never edited afterwards.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseHeader {
     pub number: CaseNumber,
     pub applicant: Applicant,
@@ -49,7 +50,7 @@ pub struct CaseHeader {
 }
 
 /// A refusal: the rule it rests on, a stable code, and a message a clerk can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, JsonSchema)]
 #[error("{message}(依据:{rule})")]
 pub struct RuleViolation {
     pub rule: &'static str,
@@ -71,7 +72,7 @@ pub struct CommandContext<'a> {
 }
 
 /// A case: identity plus events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Case {
     pub header: CaseHeader,
     pub events: Vec<Event>,

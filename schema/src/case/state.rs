@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::event::*;
@@ -19,7 +20,7 @@ use crate::hlc::Hlc;
 pub const UPWARD_OPINION: &str = "材料齐全、符合法定形式,呈请上级部门办理";
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// No receipt yet (only seen when a merge delivered later events first).
@@ -72,7 +73,7 @@ impl Phase {
 }
 
 /// A domain conflict found after merge (O4), reported as data for a supervisor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Conflict {
     pub id: ConflictId,
     pub kind: ConflictKind,
@@ -82,7 +83,7 @@ pub struct Conflict {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "conflict", rename_all = "snake_case")]
 pub enum ConflictKind {
     /// Two decisions on one case: the earlier (by HLC) stands until a supervisor acts.
@@ -96,7 +97,7 @@ pub enum ConflictKind {
 }
 
 /// The tolerance part of a case (T3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ToleranceState {
     /// The tolerance acceptance event.
     pub event: EventId,
@@ -112,7 +113,7 @@ impl ToleranceState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct HandoverState {
     /// When the duty to hand over started: acceptance, or (serial joint items) the sign-off of
     /// the previous department.
@@ -122,14 +123,14 @@ pub struct HandoverState {
     pub signed_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Pause {
     pub start: NaiveDateTime,
     pub end: Option<NaiveDateTime>,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DecisionRecord {
     pub at: NaiveDateTime,
     pub outcome: Outcome,
@@ -137,7 +138,7 @@ pub struct DecisionRecord {
     pub event: EventId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CardState {
     pub level: Level,
     pub issued_at: NaiveDateTime,
@@ -145,14 +146,14 @@ pub struct CardState {
 }
 
 /// One intake round: from receipt (or resubmission) to the answer (§32, W3.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IntakeRound {
     pub started: NaiveDateTime,
     pub answered: Option<NaiveDateTime>,
 }
 
 /// Everything the fold knows about a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CaseState {
     pub phase: Phase,
     pub channel: Option<Channel>,
