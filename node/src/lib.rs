@@ -20,6 +20,7 @@
 //! The binary `yikou` (`main.rs`) is the command line over these.
 
 pub mod accounts;
+pub mod api;
 pub mod clock;
 pub mod doc;
 pub mod fixtures;

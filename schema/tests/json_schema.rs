@@ -487,11 +487,9 @@ fn a_denied_case_and_a_merge_conflict_match_their_schemas() {
 }
 
 #[test]
-fn a_case_state_with_a_card_does_not_serialize_to_json() {
-    // Recorded as found, not a schema property: `CaseState::cards` is a map keyed by `DutyKind`,
-    // an adjacently tagged enum, and serde_json only writes string-like map keys. The schema
-    // (an object) describes the shape the field would need; the node must not send this state
-    // as JSON until the field's serde form is decided.
+fn a_case_state_with_a_card_serializes_its_cards_as_a_list() {
+    // `CaseState::cards` is a map keyed by `DutyKind` (an object); JSON writes it as a list of
+    // `{duty, card}` entries, and the schema says so.
     let w = World::new();
     let mut case = w.open(plain_item(), "2026-03-02 09:00", &["K1", "K2", "T1", "T2"]);
     w.rec(&mut case, "2026-03-02 09:10", clerk(), EventKind::Accepted { presented: vec![] });
@@ -501,7 +499,9 @@ fn a_case_state_with_a_card_does_not_serialize_to_json() {
         Role::System,
         EventKind::CardIssued { duty: DutyKind::Decision, level: Level::Yellow },
     );
-    assert!(serde_json::to_value(case.state()).is_err());
+    let json = valid(&case.state());
+    assert_eq!(json["cards"][0]["duty"]["duty"], "decision");
+    assert_eq!(json["cards"][0]["card"]["level"], "yellow");
     valid(&case); // the case itself (header and events) serializes and matches.
 }
 

@@ -145,6 +145,20 @@ pub struct CardState {
     pub revoked: Option<String>,
 }
 
+/// One card of [`CaseState::cards`] as JSON shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct DutyCard {
+    pub duty: DutyKind,
+    pub card: CardState,
+}
+
+fn cards_as_list<S: serde::Serializer>(
+    cards: &BTreeMap<DutyKind, CardState>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(cards.iter().map(|(duty, card)| DutyCard { duty: duty.clone(), card: card.clone() }))
+}
+
 /// One intake round: from receipt (or resubmission) to the answer (§32, W3.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IntakeRound {
@@ -184,6 +198,9 @@ pub struct CaseState {
     pub file_removal_consents: Vec<(NaiveDateTime, String)>,
     /// Scans and uploads, in order (W3.2).
     pub scans: Vec<Scan>,
+    /// JSON: a list of `{duty, card}` (a duty is an object, and JSON map keys are strings).
+    #[serde(serialize_with = "cards_as_list")]
+    #[schemars(with = "Vec<DutyCard>")]
     pub cards: BTreeMap<DutyKind, CardState>,
     pub ratings: Vec<u8>,
     pub provincial_number: Option<String>,
