@@ -1,6 +1,9 @@
 //! # yikou-node: the node (library part)
 //!
 //! The only crate that owns disks, sockets, HTTP and the clock. Layout:
+//! - [`config`]: the configuration file (`yikou.toml`, every key with a default) and the data
+//!   directory's layout; [`init`]: `yikou init`, a new node's data directory.
+//! - [`backup`]: a consistent logical backup of a store, and its restore into an empty one.
 //! - [`clock`]: the node's one reading of the wall clock (the schema never reads one).
 //! - [`doc`]: the Automerge document layout of a case and of shared reference data (a
 //!   compatibility boundary, versioned by [`doc::DOC_LAYOUT_VERSION`]).
@@ -21,9 +24,12 @@
 
 pub mod accounts;
 pub mod api;
+pub mod backup;
 pub mod clock;
+pub mod config;
 pub mod doc;
 pub mod fixtures;
+pub mod init;
 pub mod net;
 pub mod pki;
 pub mod print;
