@@ -12,6 +12,8 @@
 //!   the scope policy (O5).
 //! - [`net`]: the quinn driver of replication (mutual TLS, one session per connection, back-off).
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
+//! - [`reports`]: W10 indicators and the W2.5 consultation analysis for a period, as JSON data
+//!   and as an .xlsx workbook.
 //! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
 //!
 //! The binary `yikou` (`main.rs`) is the command line over these.
@@ -23,4 +25,5 @@ pub mod net;
 pub mod pki;
 pub mod relay;
 pub mod replica;
+pub mod reports;
 pub mod store;
