@@ -17,6 +17,8 @@
 //! - [`accounts`]: staff accounts (argon2id, local to the node, never replicated) and in-memory
 //!   login sessions.
 //! - [`fixtures`]: realistic sample cases for tests, benchmarks and the demo.
+//! - [`reports`]: W10 indicators and the W2.5 consultation analysis for a period, as JSON data
+//!   and as an .xlsx workbook.
 //! - [`relay`]: a lossy UDP relay (loss, delay, bandwidth, partitions) for tests over bad links.
 //! - [`print`]: printable documents as self-contained A4 HTML pages (no external resources).
 //!
@@ -35,5 +37,6 @@ pub mod pki;
 pub mod print;
 pub mod relay;
 pub mod replica;
+pub mod reports;
 pub mod service;
 pub mod store;
