@@ -38,5 +38,6 @@ pub mod print;
 pub mod relay;
 pub mod replica;
 pub mod reports;
+pub mod server;
 pub mod service;
 pub mod store;

@@ -137,7 +137,7 @@ pub struct Replicator {
     ctx: Arc<Ctx>,
     endpoint: quinn::Endpoint,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 fn access(id: &NodeIdentity) -> Access {
@@ -181,7 +181,7 @@ impl Replicator {
             tasks.push(tokio::spawn(dial_loop(ctx.clone(), endpoint.clone(), peer.clone(), i as u64)));
         }
         tracing::info!(node = %ctx.me.name, addr = ?endpoint.local_addr().ok(), "replication listening");
-        Ok(Replicator { ctx, endpoint, shutdown: shutdown_tx, tasks })
+        Ok(Replicator { ctx, endpoint, shutdown: shutdown_tx, tasks: Mutex::new(tasks) })
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -211,9 +211,10 @@ impl Replicator {
     }
 
     /// Closes every session (telling peers why) and the endpoint.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(&self) {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
+        let tasks = self.tasks.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        for t in tasks {
             t.abort();
         }
         let deadline = tokio::time::Instant::now() + Duration::from_millis(CLOSE_GRACE_MS);

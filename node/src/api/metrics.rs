@@ -51,7 +51,11 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("intakes", "Applications received at this node, by channel", intakes.clone());
-        registry.register("store_documents", "Documents held (cases and reference data)", store_documents.clone());
+        registry.register(
+            "store_documents",
+            "Documents held (cases and reference data)",
+            store_documents.clone(),
+        );
         registry.register("store_bytes", "Bytes the store occupies on disk", store_bytes.clone());
         registry.register("feed_seq", "The store's latest change-feed position", feed_seq.clone());
         registry.register("sessions", "Staff login sessions open", sessions.clone());

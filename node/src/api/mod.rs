@@ -47,7 +47,12 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { body_bytes_max: 1024 * 1024, upload_bytes_max: 32 * 1024 * 1024, requests_per_second: 50, burst: 100 }
+        ApiConfig {
+            body_bytes_max: 1024 * 1024,
+            upload_bytes_max: 32 * 1024 * 1024,
+            requests_per_second: 50,
+            burst: 100,
+        }
     }
 }
 
@@ -108,7 +113,8 @@ async fn not_found(uri: axum::http::Uri) -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    Problem::from(ServiceError::new(405, "route.method_not_allowed", None, "该地址不支持此请求方法")).into_response()
+    Problem::from(ServiceError::new(405, "route.method_not_allowed", None, "该地址不支持此请求方法"))
+        .into_response()
 }
 
 /// Rate limit per client address, then count and time the request for `/metrics`.
@@ -124,8 +130,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let method = request.method().to_string();
     if state.limiter.check_key(&client).is_err() {
         state.metrics.request(&method, &route, 429, 0.0);
-        return Problem::from(ServiceError::new(429, "request.rate_limited", None, "请求过于频繁,请稍后再试"))
-            .into_response();
+        return Problem::from(ServiceError::new(
+            429,
+            "request.rate_limited",
+            None,
+            "请求过于频繁,请稍后再试",
+        ))
+        .into_response();
     }
     let started = Instant::now();
     let response = next.run(request).await;

@@ -98,7 +98,8 @@ fn step_body(definitions: &Map<String, Value>, kind: &str) -> Value {
         .cloned()
         .unwrap_or_default();
     for mut v in variants {
-        let tag = v.pointer("/properties/kind/const").or_else(|| v.pointer("/properties/kind/enum/0")).cloned();
+        let tag =
+            v.pointer("/properties/kind/const").or_else(|| v.pointer("/properties/kind/enum/0")).cloned();
         if tag.as_ref().and_then(Value::as_str) != Some(kind) {
             continue;
         }
@@ -201,7 +202,10 @@ fn operations(g: &mut Gen) -> Vec<Op> {
 }
 
 fn path_params(path: &str) -> Vec<String> {
-    path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).map(str::to_string).collect()
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The whole document.
@@ -242,7 +246,10 @@ pub fn document() -> Value {
         }
         let problem = json!({ "description": "问题详情(RFC 9457)", "content": { "application/problem+json": { "schema": problem_ref } } });
         let mut responses = Map::new();
-        responses.insert(o.ok_status.to_string(), json!({ "description": "成功", "content": { o.ok.0: { "schema": o.ok.1 } } }));
+        responses.insert(
+            o.ok_status.to_string(),
+            json!({ "description": "成功", "content": { o.ok.0: { "schema": o.ok.1 } } }),
+        );
         responses.insert("4XX".into(), problem.clone());
         responses.insert("5XX".into(), problem);
         operation.insert("responses".into(), Value::Object(responses));

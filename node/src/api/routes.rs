@@ -33,32 +33,75 @@ pub struct Step {
 /// Every step of RULES.md a member of staff records on a case.
 pub const STEPS: &[Step] = &[
     Step { path: "pre-acceptance", kind: "pre_accepted", summary: "网上预受理结果", rule: "W3.1" },
-    Step { path: "accept", kind: "accepted", summary: "受理(材料齐全、符合法定形式)", rule: "W3.5" },
-    Step { path: "tolerance-accept", kind: "tolerance_accepted", summary: "容缺受理并签署承诺书", rule: "T3.2" },
-    Step { path: "correction-notice", kind: "correction_notice", summary: "一次性告知补正", rule: "W3.5" },
+    Step {
+        path: "accept", kind: "accepted", summary: "受理(材料齐全、符合法定形式)", rule: "W3.5"
+    },
+    Step {
+        path: "tolerance-accept",
+        kind: "tolerance_accepted",
+        summary: "容缺受理并签署承诺书",
+        rule: "T3.2",
+    },
+    Step {
+        path: "correction-notice", kind: "correction_notice", summary: "一次性告知补正", rule: "W3.5"
+    },
     Step { path: "resubmit", kind: "resubmitted", summary: "补正后重新递交", rule: "W3.5" },
     Step { path: "not-accept", kind: "not_accepted", summary: "不予受理决定", rule: "W3.5" },
     Step { path: "handover", kind: "handed_over", summary: "材料移交职能部门", rule: "W4.1" },
     Step { path: "handover-sign", kind: "handover_signed", summary: "部门签收材料", rule: "W4.2" },
-    Step { path: "special-procedure-start", kind: "special_procedure_started", summary: "特别程序开始", rule: "W5.1" },
-    Step { path: "special-procedure-end", kind: "special_procedure_ended", summary: "特别程序结束", rule: "W5.1" },
-    Step { path: "supplements", kind: "supplement_received", summary: "接收补交的容缺材料", rule: "T3.5" },
+    Step {
+        path: "special-procedure-start",
+        kind: "special_procedure_started",
+        summary: "特别程序开始",
+        rule: "W5.1",
+    },
+    Step {
+        path: "special-procedure-end",
+        kind: "special_procedure_ended",
+        summary: "特别程序结束",
+        rule: "W5.1",
+    },
+    Step {
+        path: "supplements", kind: "supplement_received", summary: "接收补交的容缺材料", rule: "T3.5"
+    },
     Step { path: "proposed-decision", kind: "proposed_decision", summary: "拟审批决定", rule: "T3.4" },
     Step { path: "decision", kind: "decided", summary: "审批决定(准予或不予)", rule: "W5.1" },
-    Step { path: "result-to-issuing", kind: "result_to_issuing", summary: "结果转交统一发证窗口", rule: "W6.1" },
+    Step {
+        path: "result-to-issuing",
+        kind: "result_to_issuing",
+        summary: "结果转交统一发证窗口",
+        rule: "W6.1",
+    },
     Step { path: "notify", kind: "notified", summary: "通知申请人领取", rule: "W6.2" },
     Step { path: "deliver", kind: "delivered", summary: "送达(自取或邮寄)", rule: "W6.2" },
-    Step { path: "result-form-returned", kind: "result_form_returned", summary: "交接单返还部门", rule: "W6.2" },
+    Step {
+        path: "result-form-returned",
+        kind: "result_form_returned",
+        summary: "交接单返还部门",
+        rule: "W6.2",
+    },
     Step { path: "archive", kind: "archived", summary: "归档", rule: "W7" },
     Step { path: "report-upward", kind: "reported_upward", summary: "上报件呈报上级", rule: "W8" },
     Step { path: "withdraw", kind: "withdrawn", summary: "申请人撤回", rule: "W3.5" },
-    Step { path: "file-removal-consent", kind: "file_removal_consented", summary: "同意案卷带离大厅", rule: "W5.2" },
+    Step {
+        path: "file-removal-consent",
+        kind: "file_removal_consented",
+        summary: "同意案卷带离大厅",
+        rule: "W5.2",
+    },
     Step { path: "scans", kind: "materials_scanned", summary: "登记扫描上传的材料", rule: "W3.2" },
     Step { path: "cards", kind: "card_issued", summary: "红黄牌(电子监察)", rule: "W9" },
     Step { path: "card-revoke", kind: "card_revoked", summary: "撤销红黄牌", rule: "W9" },
     Step { path: "rating", kind: "rated", summary: "满意度评价", rule: "W10" },
-    Step { path: "conflict-resolve", kind: "conflict_resolved", summary: "处理同步后冲突", rule: "O4" },
-    Step { path: "provincial-number", kind: "provincial_number_assigned", summary: "登记省平台编号", rule: "O3" },
+    Step {
+        path: "conflict-resolve", kind: "conflict_resolved", summary: "处理同步后冲突", rule: "O4"
+    },
+    Step {
+        path: "provincial-number",
+        kind: "provincial_number_assigned",
+        summary: "登记省平台编号",
+        rule: "O3",
+    },
 ];
 
 /// Every route but the steps (those come from [`STEPS`]).
@@ -78,10 +121,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/cases/{id}/automerge", get(automerge))
         .route("/api/v1/cases/{id}/documents", get(documents))
         .route("/api/v1/cases/{id}/documents/{kind}", get(document))
-        .route(
-            "/api/v1/attachments",
-            post(upload).layer(axum::extract::DefaultBodyLimit::max(upload_max)),
-        )
+        .route("/api/v1/attachments", post(upload).layer(axum::extract::DefaultBodyLimit::max(upload_max)))
         .route("/api/v1/attachments/{hash}", get(download))
         .route("/api/v1/catalog", get(catalog))
         .route("/api/v1/catalog/items/{code}", get(catalog_item))
@@ -114,7 +154,8 @@ async fn healthz(State(state): State<AppState>) -> Json {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = state.metrics.render(&state);
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+        .into_response()
 }
 
 async fn openapi() -> Json {
@@ -131,7 +172,9 @@ impl IntoResponse for Json {
 }
 
 fn to_json<T: Serialize>(value: &T) -> ApiResult<Json> {
-    serde_json::to_value(value).map(Json).map_err(|e| ServiceError::internal(format!("序列化失败:{e}")).into())
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| ServiceError::internal(format!("序列化失败:{e}")).into())
 }
 
 /// Runs a blocking service call (store I/O, fsync) off the async workers.
@@ -160,7 +203,11 @@ async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>) -> 
     to_json(&session)
 }
 
-async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap, _auth: Auth) -> ApiResult<Json> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    _auth: Auth,
+) -> ApiResult<Json> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -218,7 +265,11 @@ async fn case(State(state): State<AppState>, Auth(staff): Auth, Path(id): Path<S
     to_json(&view)
 }
 
-async fn timeline(State(state): State<AppState>, Auth(staff): Auth, Path(id): Path<String>) -> ApiResult<Json> {
+async fn timeline(
+    State(state): State<AppState>,
+    Auth(staff): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json> {
     let view = blocking(move || state.service.case_view(&staff, &id)).await?;
     to_json(&view.events)
 }
@@ -252,12 +303,13 @@ async fn documents(
 ) -> ApiResult<Response> {
     let case_id = id.clone();
     let view = blocking(move || state.service.case_view(&staff, &case_id)).await?;
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    let links: Vec<(DocumentKind, String)> =
-        view.documents.iter().map(|k| (*k, format!("/api/v1/cases/{id}/documents/{}", kind_name(*k)))).collect();
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let links: Vec<(DocumentKind, String)> = view
+        .documents
+        .iter()
+        .map(|k| (*k, format!("/api/v1/cases/{id}/documents/{}", kind_name(*k))))
+        .collect();
     if wants_html {
         return Ok(Html(crate::print::index_page(&id, &links)).into_response());
     }
@@ -297,7 +349,11 @@ async fn record_step(
         _ => return Err(ServiceError::bad_request("request.not_an_object", "请求内容应为 JSON 对象").into()),
     };
     if body.contains_key("kind") {
-        return Err(ServiceError::bad_request("request.kind_in_body", "请求内容不应包含 kind 字段(由地址决定)").into());
+        return Err(ServiceError::bad_request(
+            "request.kind_in_body",
+            "请求内容不应包含 kind 字段(由地址决定)",
+        )
+        .into());
     }
     if kind == "tolerance_accepted"
         && let Some(Value::Object(c)) = body.get_mut("commitment")
@@ -313,7 +369,11 @@ async fn record_step(
     to_json(&outcome)
 }
 
-async fn upload(State(state): State<AppState>, Auth(staff): Auth, body: Bytes) -> ApiResult<(StatusCode, Json)> {
+async fn upload(
+    State(state): State<AppState>,
+    Auth(staff): Auth,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json)> {
     state.service.require(&staff, Action::UploadMaterials)?;
     if body.is_empty() {
         return Err(ServiceError::invalid("attachment.empty", Some("W3.2"), "上传的文件为空").into());
@@ -354,12 +414,23 @@ pub struct CatalogQuery {
     pub format: Option<String>,
 }
 
-async fn catalog(State(state): State<AppState>, _auth: AuthOrAdmin, Query(q): Query<CatalogQuery>) -> ApiResult<Response> {
+async fn catalog(
+    State(state): State<AppState>,
+    _auth: AuthOrAdmin,
+    Query(q): Query<CatalogQuery>,
+) -> ApiResult<Response> {
     let catalog = blocking(move || state.service.catalog()).await?;
     match q.format.as_deref() {
-        Some("toml") => Ok(([(header::CONTENT_TYPE, "application/toml; charset=utf-8")], catalog.to_toml()).into_response()),
+        Some("toml") => {
+            Ok(([(header::CONTENT_TYPE, "application/toml; charset=utf-8")], catalog.to_toml())
+                .into_response())
+        }
         None | Some("json") => Ok(to_json(&*catalog)?.into_response()),
-        Some(other) => Err(ServiceError::bad_request("request.invalid_query", format!("不支持的格式 {other},可选 json 或 toml")).into()),
+        Some(other) => Err(ServiceError::bad_request(
+            "request.invalid_query",
+            format!("不支持的格式 {other},可选 json 或 toml"),
+        )
+        .into()),
     }
 }
 
@@ -369,9 +440,12 @@ async fn catalog_item(
     Path(code): Path<String>,
 ) -> ApiResult<Json> {
     let catalog = blocking(move || state.service.catalog()).await?;
-    let item = catalog
-        .item(&yikou_schema::codes::ItemCode::new(code.as_str()))
-        .ok_or_else(|| Problem::from(ServiceError::not_found("catalog.item_unknown", format!("事项清单中没有编码为 {code} 的事项"))))?;
+    let item = catalog.item(&yikou_schema::codes::ItemCode::new(code.as_str())).ok_or_else(|| {
+        Problem::from(ServiceError::not_found(
+            "catalog.item_unknown",
+            format!("事项清单中没有编码为 {code} 的事项"),
+        ))
+    })?;
     to_json(item)
 }
 
@@ -407,13 +481,16 @@ async fn conflicts(State(state): State<AppState>, Auth(staff): Auth) -> ApiResul
 async fn peers(State(state): State<AppState>, Auth(staff): Auth) -> ApiResult<Json> {
     state.service.require(&staff, Action::ReadNetwork)?;
     let peers = state.replicator.as_ref().map(|r| r.status()).unwrap_or_default();
-    Ok(Json(json!({ "sync_enabled": state.replicator.is_some(), "peers": serde_json::to_value(&peers).unwrap_or_default() })))
+    Ok(Json(
+        json!({ "sync_enabled": state.replicator.is_some(), "peers": serde_json::to_value(&peers).unwrap_or_default() }),
+    ))
 }
 
 /// The node's status: for staff (to see whether the node is cut off) and for the operator CLI.
 async fn status(State(state): State<AppState>, _auth: AuthOrAdmin) -> ApiResult<Json> {
     let store = state.service.store().clone();
-    let (docs, seq, bytes) = blocking(move || Ok((store.doc_count()?, store.last_seq()?, store.size_on_disk()?))).await?;
+    let (docs, seq, bytes) =
+        blocking(move || Ok((store.doc_count()?, store.last_seq()?, store.size_on_disk()?))).await?;
     let info = state.service.info();
     let peers = state.replicator.as_ref().map(|r| r.status()).unwrap_or_default();
     let connected = peers.iter().filter(|p| p.connected).count();
@@ -438,7 +515,10 @@ pub struct AuthOrAdmin;
 impl axum::extract::FromRequestParts<AppState> for AuthOrAdmin {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Problem> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Problem> {
         if Admin::from_request_parts(parts, state).await.is_ok() {
             return Ok(AuthOrAdmin);
         }
@@ -456,13 +536,18 @@ pub struct NewUser {
     pub password: String,
 }
 
-async fn add_user(State(state): State<AppState>, _admin: Admin, Body(req): Body<NewUser>) -> ApiResult<(StatusCode, Json)> {
+async fn add_user(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Body(req): Body<NewUser>,
+) -> ApiResult<(StatusCode, Json)> {
     let role = crate::accounts::parse_role(&req.role)?;
     let accounts = state.accounts.clone();
     let now_ms = state.service.clock().now_ms();
-    let account = tokio::task::spawn_blocking(move || accounts.add(&req.staff, &req.name, role, &req.password, now_ms))
-        .await
-        .map_err(|_| Problem::from(ServiceError::internal("处理请求时内部错误")))??;
+    let account =
+        tokio::task::spawn_blocking(move || accounts.add(&req.staff, &req.name, role, &req.password, now_ms))
+            .await
+            .map_err(|_| Problem::from(ServiceError::internal("处理请求时内部错误")))??;
     Ok((StatusCode::CREATED, to_json(&account)?))
 }
 
@@ -470,7 +555,11 @@ async fn list_users(State(state): State<AppState>, _admin: Admin) -> ApiResult<J
     to_json(&state.accounts.list()?)
 }
 
-async fn disable_user(State(state): State<AppState>, _admin: Admin, Path(staff): Path<String>) -> ApiResult<Json> {
+async fn disable_user(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(staff): Path<String>,
+) -> ApiResult<Json> {
     let account = state.accounts.disable(&staff, state.service.clock().now_ms())?;
     to_json(&account)
 }
@@ -494,6 +583,7 @@ async fn import_calendar(State(state): State<AppState>, _admin: Admin, body: Byt
 
 /// Operations registered by other route groups (front desk, reports, backup), for the OpenAPI
 /// document: (method, path, summary, tag, rule).
-pub fn extra_operations() -> Vec<(&'static str, &'static str, &'static str, &'static str, Option<&'static str>)> {
+pub fn extra_operations()
+-> Vec<(&'static str, &'static str, &'static str, &'static str, Option<&'static str>)> {
     Vec::new()
 }
