@@ -1,0 +1,52 @@
+//! The HTTP API driven through its router (in process, no socket) on a real store on disk.
+
+mod harness;
+
+use harness::{Api, clerk_intake, present};
+use serde_json::json;
+
+/// rule W3.2: intake answers with the stored case and the eligibility answer; rule T1.
+#[tokio::test]
+async fn intake_stores_the_case_and_answers_eligibility() {
+    let api = Api::hall().await;
+    let clerk = api.login("clerk01").await;
+    let (status, body) =
+        api.post(&clerk, "/api/v1/cases", clerk_intake(&["M01", "M02", "M03", "M04", "M05"])).await;
+    assert_eq!(status, 201, "{body:#}");
+    let id = body["case"]["id"].as_str().expect("case id").to_string();
+    assert_eq!(body["case"]["state"]["phase"], "received");
+    assert_eq!(body["eligibility"]["answer"], "eligible", "{:#}", body["eligibility"]);
+    let (status, got) = api.get(&clerk, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["header"]["applicant"]["name"], "张三");
+    let _ = present(&[]);
+    let _ = json!({});
+}
+
+/// rule T3.2: tolerance acceptance through its step route, with the commitment; the printable
+/// commitment has its three copies.
+#[tokio::test]
+async fn tolerance_acceptance_step_records_the_commitment() {
+    let api = Api::hall().await;
+    let clerk = api.login("clerk01").await;
+    let (_, body) =
+        api.post(&clerk, "/api/v1/cases", clerk_intake(&["M01", "M02", "M03", "M04", "M05"])).await;
+    let id = body["case"]["id"].as_str().expect("id").to_string();
+    let deadline = body["eligibility"]["latest_deadline"]["at"].clone();
+    let (status, out) = api
+        .post(
+            &clerk,
+            &format!("/api/v1/cases/{id}/tolerance-accept"),
+            json!({ "presented": [], "commitment": { "materials": ["M06"], "deadline": deadline,
+                    "window": "县政务服务中心不动产登记窗口", "signed_by": { "by": "applicant" } } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{out:#}");
+    assert_eq!(out["case"]["state"]["phase"], "accepted");
+    let (status, ctype, html) =
+        api.raw("GET", &format!("/api/v1/cases/{id}/documents/commitment"), Some(&clerk), None).await;
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("text/html"));
+    let html = String::from_utf8(html).expect("utf-8");
+    assert_eq!(html.matches("break-after").count() >= 2, true);
+}
