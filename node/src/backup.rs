@@ -84,7 +84,9 @@ pub enum BackupError {
     BadRecord { offset: u64, detail: String },
     #[error("{what}过大:{bytes} 字节,上限 {max} 字节")]
     TooLarge { what: String, bytes: u64, max: u64 },
-    #[error("目标存储不是空的(已有{what}),拒绝恢复:请在新初始化的节点数据目录中恢复(yikou init 之后、首次启动之前)")]
+    #[error(
+        "目标存储不是空的(已有{what}),拒绝恢复:请在新初始化的节点数据目录中恢复(yikou init 之后、首次启动之前)"
+    )]
     NotEmpty { what: &'static str },
     #[error("办件流水号计数器 {key} 的格式无法识别,无法安全地调高,拒绝恢复;未写入任何数据")]
     UnknownCounter { key: String },
@@ -151,16 +153,22 @@ impl HashingWriter<'_> {
 
     fn record(&mut self, kind: u8, key: &[u8], value: &[u8]) -> Result<(), BackupError> {
         let what = || String::from_utf8_lossy(&key[..key.len().min(64)]).into_owned();
-        let key_len = u16::try_from(key.len()).ok().filter(|n| usize::from(*n) <= KEY_BYTES_MAX).ok_or_else(|| {
-            BackupError::TooLarge { what: format!("键 {}", what()), bytes: key.len() as u64, max: KEY_BYTES_MAX as u64 }
-        })?;
-        let value_len = u32::try_from(value.len()).ok().filter(|n| *n as usize <= VALUE_BYTES_MAX).ok_or_else(|| {
-            BackupError::TooLarge {
+        let key_len =
+            u16::try_from(key.len()).ok().filter(|n| usize::from(*n) <= KEY_BYTES_MAX).ok_or_else(|| {
+                BackupError::TooLarge {
+                    what: format!("键 {}", what()),
+                    bytes: key.len() as u64,
+                    max: KEY_BYTES_MAX as u64,
+                }
+            })?;
+        let value_len = u32::try_from(value.len())
+            .ok()
+            .filter(|n| *n as usize <= VALUE_BYTES_MAX)
+            .ok_or_else(|| BackupError::TooLarge {
                 what: format!("{} 的数据", what()),
                 bytes: value.len() as u64,
                 max: VALUE_BYTES_MAX as u64,
-            }
-        })?;
+            })?;
         self.put(&[kind])?;
         self.put(&key_len.to_be_bytes())?;
         self.put(&value_len.to_be_bytes())?;
@@ -340,7 +348,9 @@ pub fn raise_serial(value: &[u8], today: NaiveDate) -> Option<Vec<u8>> {
         return Some(record::seal(&n.saturating_add(CASE_SERIAL_RESTORE_GAP).to_be_bytes()));
     }
     let raised = match serde_json::from_slice::<serde_json::Value>(payload).ok()? {
-        serde_json::Value::Number(n) => serde_json::Value::from(n.as_u64()?.saturating_add(CASE_SERIAL_RESTORE_GAP)),
+        serde_json::Value::Number(n) => {
+            serde_json::Value::from(n.as_u64()?.saturating_add(CASE_SERIAL_RESTORE_GAP))
+        }
         serde_json::Value::Object(mut map) => {
             let mut next = map.get("next_serial")?.as_u64()?;
             if let Some(day) = map.get("day") {
@@ -381,7 +391,9 @@ pub fn restore_on(
     }
     for prefix in RAW_PREFIXES {
         if !kv.range(prefix, &prefix_end(prefix), 1)?.is_empty() {
-            return Err(BackupError::NotEmpty { what: "本地记录(账户、计数器、排队或咨询台账)" });
+            return Err(BackupError::NotEmpty {
+                what: "本地记录(账户、计数器、排队或咨询台账)"
+            });
         }
     }
     // Pass 1: check everything (and that every counter can be raised) while copying to a file.
@@ -415,8 +427,9 @@ pub fn restore_on(
             Record::Raw { key, value } => {
                 let value = if key.starts_with(SERIAL_PREFIX) {
                     serials_raised += 1;
-                    raise_serial(&value, today)
-                        .ok_or_else(|| BackupError::UnknownCounter { key: String::from_utf8_lossy(&key).into() })?
+                    raise_serial(&value, today).ok_or_else(|| BackupError::UnknownCounter {
+                        key: String::from_utf8_lossy(&key).into(),
+                    })?
                 } else {
                     value
                 };
@@ -490,7 +503,8 @@ mod tests {
         let (kv, store, bytes) = backed_up();
         let kv2 = Arc::new(MemKv::new());
         let store2 = open(&kv2);
-        let summary = restore_on(&mut bytes.as_slice(), &store2, kv2.as_ref(), day(2026, 3, 2)).expect("restores");
+        let summary =
+            restore_on(&mut bytes.as_slice(), &store2, kv2.as_ref(), day(2026, 3, 2)).expect("restores");
         assert_eq!((summary.documents, summary.records, summary.serials_raised), (4, 6, 2));
         for entry in store.digest().expect("digest") {
             assert_eq!(store2.heads(&entry.doc).expect("heads"), store.heads(&entry.doc).expect("heads"));
@@ -499,11 +513,17 @@ mod tests {
         let catalog: Option<Catalog> = store2.reference(RefKind::Catalog).expect("catalog");
         assert_eq!(catalog, Some(Catalog::sample()));
         for key in [&b"u/clerk1"[..], b"n/hlc", b"q/2026-03-02/A001", b"k/0001"] {
-            assert_eq!(kv2.get(key).expect("get"), kv.get(key).expect("get"), "{}", String::from_utf8_lossy(key));
+            assert_eq!(
+                kv2.get(key).expect("get"),
+                kv.get(key).expect("get"),
+                "{}",
+                String::from_utf8_lossy(key)
+            );
         }
         assert_eq!(kv2.get(b"p/town-a").expect("get"), None);
         let allocator = kv2.get(b"n/serial/410184000").expect("get").expect("present");
-        let json: serde_json::Value = serde_json::from_slice(record::open(&allocator).expect("sealed")).expect("json");
+        let json: serde_json::Value =
+            serde_json::from_slice(record::open(&allocator).expect("sealed")).expect("json");
         assert_eq!(json["next_serial"], 1004);
         assert_eq!(json["day"], "2026-03-02");
         assert_eq!(kv2.get(b"n/serial/plain").expect("get"), Some(1007u64.to_be_bytes().to_vec()));
@@ -517,10 +537,12 @@ mod tests {
     fn an_allocator_of_an_earlier_day_moves_to_today_past_the_gap() {
         let sealed = record::seal(br#"{"node":"410184000","day":"2026-03-02","next_serial":99990}"#);
         let raised = raise_serial(&sealed, day(2026, 3, 2)).expect("raised");
-        let json: serde_json::Value = serde_json::from_slice(record::open(&raised).expect("sealed")).expect("json");
+        let json: serde_json::Value =
+            serde_json::from_slice(record::open(&raised).expect("sealed")).expect("json");
         assert_eq!(json["next_serial"], 100_000, "capped at the day's end");
         let raised = raise_serial(&sealed, day(2026, 3, 5)).expect("raised");
-        let json: serde_json::Value = serde_json::from_slice(record::open(&raised).expect("sealed")).expect("json");
+        let json: serde_json::Value =
+            serde_json::from_slice(record::open(&raised).expect("sealed")).expect("json");
         assert_eq!((json["day"].as_str(), json["next_serial"].as_u64()), (Some("2026-03-05"), Some(1001)));
         assert_eq!(raise_serial(b"odd", day(2026, 3, 5)), None);
         assert_eq!(raise_serial(&record::seal(b"\"text\""), day(2026, 3, 5)), None);
@@ -537,9 +559,13 @@ mod tests {
             bad[i] ^= 0x20;
             let kv = Arc::new(MemKv::new());
             let store = open(&kv);
-            let err = restore_on(&mut bad.as_slice(), &store, kv.as_ref(), day(2026, 3, 2)).expect_err("corrupt");
+            let err =
+                restore_on(&mut bad.as_slice(), &store, kv.as_ref(), day(2026, 3, 2)).expect_err("corrupt");
             assert!(
-                matches!(err.code(), "backup.corrupt" | "backup.bad_magic" | "backup.bad_record" | "backup.truncated"),
+                matches!(
+                    err.code(),
+                    "backup.corrupt" | "backup.bad_magic" | "backup.bad_record" | "backup.truncated"
+                ),
                 "byte {i}: {err}"
             );
             assert_eq!(store.last_seq().expect("seq"), 0, "byte {i}");

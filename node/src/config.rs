@@ -45,7 +45,9 @@ pub enum ConfigError {
     TooLarge { path: PathBuf, bytes: u64, max: u64 },
     #[error("配置文件 {path} 第 {line} 行:{message}(syntax error)")]
     Syntax { path: String, line: usize, message: String },
-    #[error("配置文件 {path} 第 {line} 行:不认识的配置项 {key}(unknown key `{key}`);请核对拼写,可用的配置项见 yikou init 生成的 yikou.toml")]
+    #[error(
+        "配置文件 {path} 第 {line} 行:不认识的配置项 {key}(unknown key `{key}`);请核对拼写,可用的配置项见 yikou init 生成的 yikou.toml"
+    )]
     UnknownKey { path: String, line: usize, key: String },
     #[error("配置项 {key} 无效:{message}(invalid `{key}`)")]
     Invalid { key: &'static str, message: String },
@@ -173,7 +175,10 @@ impl PeerConfig {
     /// Parses `name=host:port` (the `--peer` option of `yikou init`).
     pub fn parse(s: &str) -> Result<PeerConfig, ConfigError> {
         let (name, addr) = s.split_once('=').ok_or_else(|| {
-            ConfigError::invalid("sync.peers", format!("「{s}」应写成 名称=主机:端口,例如 town-a=10.0.0.2:7400"))
+            ConfigError::invalid(
+                "sync.peers",
+                format!("「{s}」应写成 名称=主机:端口,例如 town-a=10.0.0.2:7400"),
+            )
         })?;
         let peer = PeerConfig { name: name.trim().to_string(), addr: addr.trim().to_string() };
         peer.validate()?;
@@ -295,8 +300,14 @@ impl Config {
             let message = e.message().trim().to_string();
             // serde's wording for `deny_unknown_fields`: "unknown field `x`, expected …".
             match message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
-                Some((key, _)) => ConfigError::UnknownKey { path: origin.to_string(), line, key: key.to_string() },
-                None => ConfigError::Syntax { path: origin.to_string(), line, message: message.replace('\n', ";") },
+                Some((key, _)) => {
+                    ConfigError::UnknownKey { path: origin.to_string(), line, key: key.to_string() }
+                }
+                None => ConfigError::Syntax {
+                    path: origin.to_string(),
+                    line,
+                    message: message.replace('\n', ";"),
+                },
             }
         })
     }
@@ -310,7 +321,11 @@ impl Config {
                 let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
                 let bytes = std::fs::metadata(path).map_err(io)?.len();
                 if bytes > CONFIG_BYTES_MAX {
-                    return Err(ConfigError::TooLarge { path: path.to_path_buf(), bytes, max: CONFIG_BYTES_MAX });
+                    return Err(ConfigError::TooLarge {
+                        path: path.to_path_buf(),
+                        bytes,
+                        max: CONFIG_BYTES_MAX,
+                    });
                 }
                 let text = std::fs::read_to_string(path).map_err(io)?;
                 let config = Config::from_toml(&text, &path.display().to_string())?;
@@ -333,7 +348,8 @@ impl Config {
         if self.node.data_dir.is_relative() {
             let joined = base.join(&self.node.data_dir);
             // `dir/.` reads better as `dir`.
-            self.node.data_dir = if self.node.data_dir == Path::new(".") { base.to_path_buf() } else { joined };
+            self.node.data_dir =
+                if self.node.data_dir == Path::new(".") { base.to_path_buf() } else { joined };
         }
     }
 
@@ -362,7 +378,10 @@ impl Config {
         for peer in &self.sync.peers {
             peer.validate()?;
             if peer.name == n.name {
-                return Err(ConfigError::invalid("sync.peers", format!("对端名称 {} 与本节点相同", peer.name)));
+                return Err(ConfigError::invalid(
+                    "sync.peers",
+                    format!("对端名称 {} 与本节点相同", peer.name),
+                ));
             }
             if !names.insert(peer.name.as_str()) {
                 return Err(ConfigError::invalid("sync.peers", format!("对端 {} 重复", peer.name)));
@@ -378,7 +397,12 @@ impl Config {
             1,
             SUPERVISION_INTERVAL_SECONDS_LIMIT,
         )?;
-        check_range("appointments.quota_share_per_mille", self.appointments.quota_share_per_mille.into(), 1, 1000)?;
+        check_range(
+            "appointments.quota_share_per_mille",
+            self.appointments.quota_share_per_mille.into(),
+            1,
+            1000,
+        )?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
             ConfigError::invalid("log.level", format!("「{}」不是有效的日志级别:{e}", self.log.level))
         })?;
@@ -387,8 +411,11 @@ impl Config {
 
     /// The node code of this node's case numbers: `node.code`, or the scope when that is empty.
     pub fn node_code(&self) -> Result<NodeCode, ConfigError> {
-        let (key, text) =
-            if self.node.code.is_empty() { ("node.scope", &self.node.scope) } else { ("node.code", &self.node.code) };
+        let (key, text) = if self.node.code.is_empty() {
+            ("node.scope", &self.node.scope)
+        } else {
+            ("node.code", &self.node.code)
+        };
         NodeCode::parse(text).map_err(|e| {
             ConfigError::invalid(key, format!("「{text}」不能作为办件编号中的 9 位节点编码:{e}"))
         })

@@ -67,10 +67,18 @@ impl fmt::Display for InitReport {
         writeln!(f, "  配置文件    {}", self.config_file.display())?;
         writeln!(f, "  节点证书    {}", self.tls_dir.display())?;
         if let Some(ca) = &self.ca_dir {
-            writeln!(f, "  单节点 CA   {}(私钥仅本账户可读;以后加入网络时改用网络 CA 签发的证书)", ca.display())?;
+            writeln!(
+                f,
+                "  单节点 CA   {}(私钥仅本账户可读;以后加入网络时改用网络 CA 签发的证书)",
+                ca.display()
+            )?;
         }
         writeln!(f, "  办件存储    {}", self.store_dir.display())?;
-        writeln!(f, "  管理令牌    {}(仅本账户可读,运维命令用它访问运行中的节点)", self.admin_token.display())?;
+        writeln!(
+            f,
+            "  管理令牌    {}(仅本账户可读,运维命令用它访问运行中的节点)",
+            self.admin_token.display()
+        )?;
         writeln!(f, "下一步:添加工作人员账户,例如")?;
         writeln!(
             f,
@@ -164,6 +172,7 @@ pub fn init(opts: &InitOptions) -> Result<InitReport> {
     let base = std::fs::canonicalize(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
     resolved.resolve_paths(&base);
     let data = resolved.data_dir();
+    let ca_dir = ca_dir.map(|_| data.tls().join("ca"));
     Ok(InitReport {
         dir: base,
         config_file: data.config(),
@@ -177,7 +186,12 @@ pub fn init(opts: &InitOptions) -> Result<InitReport> {
 }
 
 /// The steps of [`init`] that write.
-fn make(opts: &InitOptions, config: &Config, identity: &NodeIdentity, data: &DataDir) -> Result<Option<PathBuf>> {
+fn make(
+    opts: &InitOptions,
+    config: &Config,
+    identity: &NodeIdentity,
+    data: &DataDir,
+) -> Result<Option<PathBuf>> {
     let tls = data.tls();
     let ca_dir = match &opts.credentials {
         Credentials::Ca(dir) => {
@@ -202,7 +216,8 @@ fn make(opts: &InitOptions, config: &Config, identity: &NodeIdentity, data: &Dat
     let store_dir = data.store();
     {
         let kv: Arc<dyn Kv> = Arc::new(SledKv::open(&store_dir)?);
-        let store = CaseStore::open(kv, config.actor_prefix(), StoreConfig::default(), WorkCalendar::builtin())?;
+        let store =
+            CaseStore::open(kv, config.actor_prefix(), StoreConfig::default(), WorkCalendar::builtin())?;
         drop(store);
     }
     let token = new_admin_token()?;
