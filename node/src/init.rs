@@ -172,6 +172,7 @@ pub fn init(opts: &InitOptions) -> Result<InitReport> {
     let base = std::fs::canonicalize(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
     resolved.resolve_paths(&base);
     let data = resolved.data_dir();
+    let ca_dir = ca_dir.map(|_| data.tls().join("ca"));
     Ok(InitReport {
         dir: base,
         config_file: data.config(),

@@ -1,10 +1,13 @@
 //! `yikou`: the Yikou node's command line.
 //!
-//! Today it carries the operators' checks on reference data (catalog and working-day calendar) and
-//! the private network CA that certifies nodes for replication (`yikou ca`); the service, the
-//! store and replication commands arrive with their issues.
+//! The operators' commands: checks on reference data (catalog and working-day calendar), the
+//! private network CA that certifies nodes for replication (`yikou ca`), a new node's data
+//! directory (`yikou init`), and the commands on a node ([`cli`]: accounts, reference data imports,
+//! backup, restore, status), which work on a stopped node's data directory and through a running
+//! node's admin API alike.
 
 mod catalog_cmd;
+mod cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -13,7 +16,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, NaiveDateTime};
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use cli::NodeOpts;
+use yikou_node::config::PeerConfig;
+use yikou_node::init::{Credentials, InitOptions};
 use yikou_node::pki::{Ca, NodeIdentity, PeerRole};
 use yikou_schema::calendar::{Deadline, WorkCalendar};
 
@@ -45,18 +51,136 @@ enum Command {
         #[command(subcommand)]
         command: CaCommand,
     },
+    /// Creates a node's data directory: yikou.toml, certificates (tls/), an empty store and the
+    /// admin token (admin.token, mode 0600). Refuses an initialised directory.
+    Init(InitArgs),
+    /// Staff accounts (工作人员账户) of a node.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Writes a backup of a node (documents and local records) to FILE.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+    /// Restores a backup into a stopped node's freshly initialised data directory.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+    /// A node's state: documents, feed, store size, peers' checkpoints (or the running node's
+    /// status).
+    Status {
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["ca", "credentials", "self_signed"])))]
+struct InitArgs {
+    /// The data directory to create.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The node's name: lowercase letters, digits and '-', at most 32 characters.
+    #[arg(long)]
+    name: String,
+    /// hall (county hall) or township.
+    #[arg(long)]
+    role: String,
+    /// The hall or township code the node serves, e.g. 410184001.
+    #[arg(long)]
+    scope: String,
+    /// The 9-digit node code of case numbers (default: the scope).
+    #[arg(long)]
+    code: Option<String>,
+    /// The HTTP API's listen address (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
+    /// Replication's listen address (default 0.0.0.0:7400).
+    #[arg(long, value_name = "ADDR")]
+    sync: Option<String>,
+    /// A peer to connect to, NAME=HOST:PORT (repeatable).
+    #[arg(long = "peer", value_name = "NAME=HOST:PORT")]
+    peers: Vec<String>,
+    /// Issue the node's certificate from the network CA in this directory.
+    #[arg(long, value_name = "CA_DIR")]
+    ca: Option<PathBuf>,
+    /// Install a certificate issued elsewhere (`yikou ca issue --out DIR`).
+    #[arg(long, value_name = "DIR")]
+    credentials: Option<PathBuf>,
+    /// Make a one-node CA inside the data directory (a standalone node).
+    #[arg(long)]
+    self_signed: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a staff account. The password is read from standard input.
+    Add {
+        /// The staff ID (工号).
+        #[arg(long)]
+        staff: String,
+        #[arg(long)]
+        name: String,
+        /// window_clerk, department_reviewer:<DEPT>, issuing_window, hall_centre, supervisor or auditor.
+        #[arg(long)]
+        role: String,
+        /// Read the password as one line from standard input (for scripts) instead of asking twice.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+    /// Lists the staff accounts.
+    List {
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+    /// Disables an account; its sessions end at once.
+    Disable {
+        #[arg(long)]
+        staff: String,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
 }
 
 #[derive(Subcommand)]
 enum CatalogCommand {
     /// Validates a catalog file and lists its items, or every problem with its line.
     Check { file: PathBuf },
+    /// Validates a catalog file and makes it the node's catalog (hall nodes only; it replicates
+    /// to the townships).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+    /// Writes the node's current catalog as TOML (to standard output, or to --out FILE).
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
 }
 
 #[derive(Subcommand)]
 enum CalendarCommand {
     /// Validates a calendar file and lists the years it holds.
     Check { file: PathBuf },
+    /// Validates a calendar file and merges its years into the node's calendar (hall nodes only).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        node: NodeOpts,
+    },
     /// Prints the N-th working day after DATE (DATE itself not counted).
     WorkdayAfter { date: String, n: u32 },
     /// Prints the W4.1 handover deadline for paper received at DATETIME.
@@ -112,6 +236,15 @@ fn main() {
 fn run(cli: Cli) -> Result<String> {
     match cli.command {
         Command::Catalog { command: CatalogCommand::Check { file } } => catalog_cmd::check(&file),
+        Command::Catalog { command: CatalogCommand::Import { file, node } } => {
+            cli::commands::catalog_import(&node.load()?, &file)
+        }
+        Command::Catalog { command: CatalogCommand::Export { out, node } } => {
+            cli::commands::catalog_export(&node.load()?, out.as_deref())
+        }
+        Command::Calendar { command: CalendarCommand::Import { file, node }, .. } => {
+            cli::commands::calendar_import(&node.load()?, &file)
+        }
         Command::Calendar { calendar, command } => {
             let cal = load_calendar(calendar.as_deref())?;
             match command {
@@ -130,10 +263,47 @@ fn run(cli: Cli) -> Result<String> {
                     let got = cal.handover_deadline(at)?;
                     Ok(with_provisional_note(got.at.format("%Y-%m-%d %H:%M").to_string(), got))
                 }
+                // Matched above.
+                CalendarCommand::Import { .. } => bail!("内部错误:命令分派"),
             }
         }
         Command::Ca { command } => ca_command(command),
+        Command::Init(args) => init_command(args),
+        Command::User { command } => match command {
+            UserCommand::Add { staff, name, role, password_stdin, node } => {
+                let config = node.load()?;
+                let password = cli::users::read_password(password_stdin)?;
+                cli::users::add(&config, &staff, &name, &role, &password)
+            }
+            UserCommand::List { node } => cli::users::list(&node.load()?),
+            UserCommand::Disable { staff, node } => cli::users::disable(&node.load()?, &staff),
+        },
+        Command::Backup { out, node } => cli::commands::backup(&node.load()?, &out),
+        Command::Restore { from, node } => cli::commands::restore(&node.load()?, &from),
+        Command::Status { node } => cli::commands::status(&node.load()?),
     }
+}
+
+fn init_command(args: InitArgs) -> Result<String> {
+    let credentials = match (args.ca, args.credentials, args.self_signed) {
+        (Some(ca), None, false) => Credentials::Ca(ca),
+        (None, Some(dir), false) => Credentials::Issued(dir),
+        (None, None, true) => Credentials::SelfSigned,
+        _ => bail!("--ca、--credentials、--self-signed 只能选一个"),
+    };
+    let peers = args.peers.iter().map(|p| PeerConfig::parse(p)).collect::<Result<Vec<_>, _>>()?;
+    let report = yikou_node::init::init(&InitOptions {
+        dir: args.dir,
+        name: args.name,
+        role: PeerRole::parse(&args.role)?,
+        scope: args.scope,
+        code: args.code,
+        http: args.http,
+        sync: args.sync,
+        peers,
+        credentials,
+    })?;
+    Ok(report.to_string())
 }
 
 fn ca_command(command: CaCommand) -> Result<String> {
