@@ -29,6 +29,7 @@ pub mod api;
 pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod doc;
 pub mod fixtures;
 pub mod init;

@@ -73,6 +73,24 @@ enum Command {
         #[command(flatten)]
         node: NodeOpts,
     },
+    /// Runs the node: HTTP API, replication, supervision scheduler. Without a configuration and
+    /// an initialised data directory, it first makes a standalone node there (one-node CA, the
+    /// sample catalog) so that `yikou run` alone starts a working node.
+    Run {
+        #[command(flatten)]
+        node: NodeOpts,
+    },
+    /// Starts a demo network on loopback — a hall and two townships, each with its own data
+    /// directory, real QUIC with mutual TLS, the sample catalog and seeded staff — runs a scripted
+    /// working day and prints what happened.
+    Demo {
+        /// Where the demo keeps its three data directories (default: a new temporary directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Stay up after the script (until Ctrl-C), printing each node's address.
+        #[arg(long)]
+        keep_running: bool,
+    },
     /// A node's state: documents, feed, store size, peers' checkpoints (or the running node's
     /// status).
     Status {
@@ -222,6 +240,18 @@ enum CaCommand {
     },
 }
 
+/// Logs go to standard error, filtered by `RUST_LOG` or the configured level.
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    use std::io::IsTerminal as _;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() {
     let cli = Cli::parse();
     match run(cli) {
@@ -235,6 +265,19 @@ fn main() {
 
 fn run(cli: Cli) -> Result<String> {
     match cli.command {
+        Command::Run { node } => {
+            let config = cli::commands::prepare_run(&node)?;
+            init_logging(&config.log.level);
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(yikou_node::server::run(config))?;
+            Ok(String::new())
+        }
+        Command::Demo { dir, keep_running } => {
+            init_logging("warn");
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(yikou_node::demo::run(yikou_node::demo::DemoOptions { dir, keep_running }))?;
+            Ok(String::new())
+        }
         Command::Catalog { command: CatalogCommand::Check { file } } => catalog_cmd::check(&file),
         Command::Catalog { command: CatalogCommand::Import { file, node } } => {
             cli::commands::catalog_import(&node.load()?, &file)

@@ -180,6 +180,8 @@ fn operations(g: &mut Gen) -> Vec<Op> {
             .body_as("application/toml", json!({"type": "string"})),
         op("put", "/api/v1/admin/calendar", "导入工作日历(TOML,仅大厅节点)", "管理", Admin)
             .body_as("application/toml", json!({"type": "string"})),
+        op("post", "/api/v1/admin/backup", "节点备份(一致的逻辑备份)", "管理", Admin)
+            .ok(200, "application/octet-stream", json!({"type": "string", "contentMediaType": "application/octet-stream"})),
     ];
     let _ = g.schema::<CatalogQuery>();
     let _ = g.schema::<yikou_schema::case::EventKind>();

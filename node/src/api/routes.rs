@@ -135,7 +135,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/admin/users", post(add_user).get(list_users))
         .route("/api/v1/admin/users/{staff}/disable", post(disable_user))
         .route("/api/v1/admin/catalog", put(import_catalog))
-        .route("/api/v1/admin/calendar", put(import_calendar));
+        .route("/api/v1/admin/calendar", put(import_calendar))
+        .route("/api/v1/admin/backup", post(admin_backup));
     for step in STEPS {
         let kind = step.kind;
         router = router.route(
@@ -586,4 +587,18 @@ async fn import_calendar(State(state): State<AppState>, _admin: Admin, body: Byt
 pub fn extra_operations()
 -> Vec<(&'static str, &'static str, &'static str, &'static str, Option<&'static str>)> {
     Vec::new()
+}
+
+/// A consistent logical backup of the running node (every document, the local records), built in
+/// memory and sent whole: the operator's `yikou backup` writes it to a file.
+async fn admin_backup(State(state): State<AppState>, _admin: Admin) -> ApiResult<Response> {
+    let service = state.service.clone();
+    let bytes = blocking(move || {
+        let mut out = Vec::new();
+        crate::backup::write(service.store(), service.kv().as_ref(), &mut out)
+            .map_err(|e| ServiceError::internal(format!("备份失败:{e}")))?;
+        Ok(out)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }

@@ -281,3 +281,33 @@ mod tests {
         assert_eq!(out, "node: hall\npeers:\n  -\n    name: a\nstore:\n  documents: 3\ntags: 1, 2\n");
     }
 }
+
+/// The configuration `yikou run` starts with. With no config file at all and a data directory
+/// that does not exist yet, it first makes a standalone node there (a one-node CA, the sample
+/// catalog), so that `yikou run` alone starts a working node.
+pub fn prepare_run(node: &super::NodeOpts) -> Result<Config> {
+    let explicit =
+        node.dir.is_some() || node.config.is_some() || Path::new(yikou_node::config::CONFIG_FILE).exists();
+    let config = node.load()?;
+    let data = config.data_dir();
+    if explicit || data.is_initialised() {
+        return Ok(config);
+    }
+    let report = yikou_node::init::init(&yikou_node::init::InitOptions {
+        dir: data.root().to_path_buf(),
+        name: config.node.name.clone(),
+        role: config.node.role,
+        scope: config.node.scope.clone(),
+        code: None,
+        http: Some(config.http.listen.clone()),
+        sync: Some(config.sync.listen.clone()),
+        peers: Vec::new(),
+        credentials: yikou_node::init::Credentials::SelfSigned,
+    })?;
+    println!("{report}");
+    let parts = yikou_node::server::open_parts(&report.config, &yikou_node::server::StartOptions::default())?;
+    parts.service.import_catalog(yikou_schema::catalog::SAMPLE_TOML)?;
+    drop(parts);
+    println!("已导入示例事项清单(样例数据,非官方);正式使用前请用 yikou catalog import 导入本县事项清单。");
+    Ok(report.config)
+}

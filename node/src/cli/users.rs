@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
+use yikou_node::accounts::{Account, Accounts, AccountsConfig, parse_role, role_str};
 use yikou_node::config::Config;
 use yikou_node::store::Kv;
 
@@ -27,6 +28,17 @@ impl AccountView {
     /// From the API's account JSON (`{staff, name, role, disabled, created_ms}`); a role that is not
     /// a string is shown as its JSON.
     pub fn from_json(v: &Value) -> AccountView {
+        let role = match v.get("role") {
+            // The API's role: `{"role": "department_reviewer", "department": "BDC"}`.
+            Some(Value::Object(r)) => {
+                let name = r.get("role").and_then(Value::as_str).unwrap_or("");
+                match r.get("department").and_then(Value::as_str) {
+                    Some(d) => format!("{name}:{d}"),
+                    None => name.to_string(),
+                }
+            }
+            _ => String::new(),
+        };
         let text = |k: &str| match v.get(k) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
@@ -35,7 +47,7 @@ impl AccountView {
         AccountView {
             staff: text("staff"),
             name: text("name"),
-            role: text("role"),
+            role: if role.is_empty() { text("role") } else { role },
             disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
         }
     }
@@ -54,11 +66,33 @@ pub trait LocalAccounts {
 }
 
 /// The accounts of a stopped node.
-// TODO(lead, issue 5): connect `yikou_node::accounts::Accounts` here when it lands:
-// `Accounts::open(kv, AccountsConfig::default())`, `add(staff, name, parse_role(role)?, password,
-// now_ms)`, `list()`, `disable(staff, now_ms)`, each mapped to an `AccountView`.
-fn local_accounts(_kv: Arc<dyn Kv>) -> Result<Box<dyn LocalAccounts>> {
-    bail!("本版本尚不能在节点停止时管理账户:请先启动节点(yikou run),再运行本命令")
+fn local_accounts(kv: Arc<dyn Kv>) -> Result<Box<dyn LocalAccounts>> {
+    Ok(Box::new(Offline(Accounts::open(kv, AccountsConfig::default())?)))
+}
+
+struct Offline(Accounts);
+
+fn view(a: &Account) -> AccountView {
+    AccountView {
+        staff: a.staff.to_string(),
+        name: a.name.clone(),
+        role: role_str(&a.role),
+        disabled: a.disabled,
+    }
+}
+
+impl LocalAccounts for Offline {
+    fn add(&self, staff: &str, name: &str, role: &str, password: &str, now_ms: i64) -> Result<AccountView> {
+        Ok(view(&self.0.add(staff, name, parse_role(role)?, password, now_ms)?))
+    }
+
+    fn list(&self) -> Result<Vec<AccountView>> {
+        Ok(self.0.list()?.iter().map(view).collect())
+    }
+
+    fn disable(&self, staff: &str, now_ms: i64) -> Result<AccountView> {
+        Ok(view(&self.0.disable(staff, now_ms)?))
+    }
 }
 
 /// Reads the password: one line from standard input, or (at a terminal) asked twice, unechoed.
