@@ -21,6 +21,13 @@
 //! i/{index}\0{value}\0{doc}               secondary indexes
 //! p/{peer}                                replication checkpoint: a peer's feed epoch and seq
 //! u/{staff}                               staff account (crate::accounts; local, never replicated)
+//! n/serial/{yyyymmdd}                     the day's last case serial (local, never replicated)
+//! q/t/{yyyymmdd}                          the day's queue-ticket dispenser (local, never replicated)
+//! q/l/{business}/{yyyymmdd}               this node's appointment quota ledger (local)
+//! q/a/{booking id}                        an appointment (local: holds the applicant's ID numbers)
+//! q/o/{yyyymmdd}/{booking id}             index of appointments still booked (the W1.4 expiry pass)
+//! k/n/{yyyymmdd}                          the day's consultation counter (local)
+//! k/e/{entry id}                          a consultation ledger entry (local)
 //! ```
 
 pub mod attachments;
