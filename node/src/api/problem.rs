@@ -124,6 +124,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// A raw body (uploads, TOML files) whose rejections are problem details: beyond the route's
+/// limit it is 413 `request.too_large` (axum's own `Bytes` answers in plain text).
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        axum::body::Bytes::from_request(req, state).await.map(RawBody).map_err(|r| {
+            let (status, code, message) = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                (413, "request.too_large", "提交内容超过大小上限".to_string())
+            } else {
+                (r.status().as_u16(), "request.invalid", format!("请求无效:{}", r.body_text()))
+            };
+            ServiceError::new(status, code, None, message).into()
+        })
+    }
+}
+
 /// Query parameters whose rejections are problem details.
 pub struct Query<T>(pub T);
 

@@ -14,7 +14,7 @@ use yikou_schema::case::EventKind;
 use yikou_schema::documents::DocumentKind;
 
 use super::auth::{Admin, Auth};
-use super::problem::{Body, Query};
+use super::problem::{Body, Query, RawBody};
 use super::{AppState, Problem};
 use crate::service::cases::{CaseFilter, IntakeRequest};
 use crate::service::{Action, ServiceError};
@@ -363,17 +363,59 @@ async fn record_step(
         c.entry("dishonesty_list_version").or_insert(json!(0));
     }
     body.insert("kind".into(), Value::String(kind.into()));
-    let event: EventKind = serde_json::from_value(Value::Object(body)).map_err(|e| {
+    let given = Value::Object(body);
+    let event: EventKind = serde_json::from_value(given.clone()).map_err(|e| {
         Problem::from(ServiceError::invalid("request.invalid_fields", None, format!("提交的字段不正确:{e}")))
     })?;
+    // The event types ignore unknown fields (stored documents must read on older nodes), but a
+    // client's misspelt field must not be dropped silently: every field given must be read.
+    let mut unknown = Vec::new();
+    unknown_fields(&given, &serde_json::to_value(&event).unwrap_or_default(), "", &mut unknown);
+    if !unknown.is_empty() {
+        return Err(ServiceError::invalid(
+            "request.invalid_fields",
+            None,
+            format!("提交的字段不正确:不认识的字段 {}", unknown.join("、")),
+        )
+        .into());
+    }
     let outcome = blocking(move || state.service.step(&staff, &id, event)).await?;
     to_json(&outcome)
 }
 
+/// Unknown fields a client gave: the paths in `given` that `read` (what was parsed, serialised
+/// again) does not have. At most [`UNKNOWN_FIELDS_MAX`] are named.
+fn unknown_fields(given: &Value, read: &Value, path: &str, out: &mut Vec<String>) {
+    if out.len() >= UNKNOWN_FIELDS_MAX {
+        return;
+    }
+    match (given, read) {
+        (Value::Object(g), Value::Object(r)) => {
+            for (key, value) in g {
+                let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                match r.get(key) {
+                    Some(known) => unknown_fields(value, known, &at, out),
+                    None if out.len() < UNKNOWN_FIELDS_MAX => out.push(at),
+                    None => return,
+                }
+            }
+        }
+        (Value::Array(g), Value::Array(r)) => {
+            for (i, (value, known)) in g.iter().zip(r).enumerate() {
+                unknown_fields(value, known, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Unknown fields one refusal names at most.
+const UNKNOWN_FIELDS_MAX: usize = 20;
+
 async fn upload(
     State(state): State<AppState>,
     Auth(staff): Auth,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json)> {
     state.service.require(&staff, Action::UploadMaterials)?;
     if body.is_empty() {
@@ -570,13 +612,21 @@ fn text_body(body: &Bytes) -> ApiResult<String> {
         .map_err(|_| ServiceError::bad_request("request.not_utf8", "文件内容须为 UTF-8 编码的文本").into())
 }
 
-async fn import_catalog(State(state): State<AppState>, _admin: Admin, body: Bytes) -> ApiResult<Json> {
+async fn import_catalog(
+    State(state): State<AppState>,
+    _admin: Admin,
+    RawBody(body): RawBody,
+) -> ApiResult<Json> {
     let text = text_body(&body)?;
     let stored = blocking(move || state.service.import_catalog(&text)).await?;
     to_json(&stored)
 }
 
-async fn import_calendar(State(state): State<AppState>, _admin: Admin, body: Bytes) -> ApiResult<Json> {
+async fn import_calendar(
+    State(state): State<AppState>,
+    _admin: Admin,
+    RawBody(body): RawBody,
+) -> ApiResult<Json> {
     let text = text_body(&body)?;
     let years = blocking(move || state.service.import_calendar(&text)).await?;
     Ok(Json(json!({ "years": years })))

@@ -255,7 +255,7 @@ impl Service {
             _ => {}
         }
         let _case_lock = self.lock_case(id)?;
-        let mut case = self.store.case(id).map_err(|e| not_found_case(e, id))?;
+        let mut case = self.stored_case(id)?;
         let state = case.state_with(&refs.dishonesty);
         let event = Event { hlc: self.stamp(state.last_hlc.as_ref())?, actor: self.actor(staff), kind };
         case.record(event.clone(), &refs.ctx())?;
@@ -286,7 +286,7 @@ impl Service {
     pub fn case_view(&self, staff: &Staff, id: &str) -> Result<CaseView, ServiceError> {
         self.require(staff, super::Action::ReadCases)?;
         let refs = self.refs()?;
-        let case = self.store.case(id).map_err(|e| not_found_case(e, id))?;
+        let case = self.stored_case(id)?;
         self.view(&case, &refs)
     }
 
@@ -326,7 +326,7 @@ impl Service {
     pub fn document(&self, staff: &Staff, id: &str, kind: DocumentKind) -> Result<Document, ServiceError> {
         self.require(staff, super::Action::ReadCases)?;
         let refs = self.refs()?;
-        let case = self.store.case(id).map_err(|e| not_found_case(e, id))?;
+        let case = self.stored_case(id)?;
         let state = case.state_with(&refs.dishonesty);
         documents::build(kind, &case.header, &state, &refs.calendar).map_err(|e| {
             ServiceError::new(409, e.code(), Some(kind.rule()), format!("{}:{e}", kind.title_zh()))
@@ -424,6 +424,14 @@ impl Service {
             .filter_map(|e| self.store.case(&e.doc).ok())
             .collect();
         Ok((cases, truncated))
+    }
+
+    /// The case `id` from the store; a reference document's id (`ref:…`) is no case.
+    fn stored_case(&self, id: &str) -> Result<Case, ServiceError> {
+        if id.starts_with("ref:") {
+            return Err(ServiceError::not_found("case.not_found", format!("未找到办件 {id}")));
+        }
+        self.store.case(id).map_err(|e| not_found_case(e, id))
     }
 
     fn lock_case(&self, id: &str) -> Result<std::sync::MutexGuard<'_, ()>, ServiceError> {

@@ -21,6 +21,7 @@ use yikou_schema::actor::Role;
 use yikou_schema::calendar::WorkCalendar;
 use yikou_schema::catalog::Catalog;
 use yikou_schema::codes::{DepartmentCode, NodeName};
+use yikou_schema::hlc::ms_from_local;
 use yikou_schema::ids::NodeCode;
 
 pub const PASSWORD: &str = "correct-horse-42";
@@ -30,13 +31,43 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 pub fn staff_roles() -> Vec<(&'static str, Role)> {
     vec![
         ("clerk01", Role::WindowClerk),
-        ("bdc01", Role::DepartmentReviewer(DepartmentCode::new("BDC"))),
+        ("bdc01", Role::DepartmentReviewer(DepartmentCode::new("BDCDJ"))),
         ("scj01", Role::DepartmentReviewer(DepartmentCode::new("SCJGJ"))),
+        ("zjj01", Role::DepartmentReviewer(DepartmentCode::new("ZJJ"))),
+        ("zrzyj01", Role::DepartmentReviewer(DepartmentCode::new("ZRZYJ"))),
+        ("rfb01", Role::DepartmentReviewer(DepartmentCode::new("RFB"))),
+        ("hjfj01", Role::DepartmentReviewer(DepartmentCode::new("HJFJ"))),
         ("issue01", Role::IssuingWindow),
         ("centre01", Role::HallCentre),
         ("super01", Role::Supervisor),
         ("audit01", Role::Auditor),
     ]
+}
+
+/// The moment every test node starts at (China Standard Time): Tuesday 10 March 2026, 09:00,
+/// a working morning inside the built-in calendar (2025–2026).
+pub fn start() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 10)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("valid start moment")
+}
+
+/// A day in milliseconds, for `api.clock.advance_ms`.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A session token for every member of staff of [`staff_roles`].
+pub struct Tokens {
+    pub clerk: String,
+    pub bdc: String,
+    pub scj: String,
+    pub zjj: String,
+    pub zrzyj: String,
+    pub rfb: String,
+    pub hjfj: String,
+    pub issue: String,
+    pub centre: String,
+    pub supervisor: String,
+    pub auditor: String,
 }
 
 pub struct Api {
@@ -76,6 +107,9 @@ impl Api {
             AttachmentStore::open(&dir.path().join("attachments"), 1024 * 1024).expect("attachments"),
         );
         let clock = Arc::new(Clock::system());
+        // Every test starts at the same working-day morning, whatever the real date: deadlines
+        // in working days stay inside the built-in calendar's years and tests stay repeatable.
+        clock.advance_ms(ms_from_local(start()) - clock.now_ms());
         let code = if hall { "410184000" } else { "410184001" };
         let info = NodeInfo {
             name: NodeName::new(name),
@@ -97,6 +131,49 @@ impl Api {
         }
         let state = AppState::new(service.clone(), accounts.clone(), None, ADMIN_TOKEN.to_string(), config);
         Api { router: api::router(state), service, accounts, kv, clock, dir }
+    }
+
+    /// Logs every member of staff in (again: sessions expire when the clock moves on).
+    pub async fn tokens(&self) -> Tokens {
+        Tokens {
+            clerk: self.login("clerk01").await,
+            bdc: self.login("bdc01").await,
+            scj: self.login("scj01").await,
+            zjj: self.login("zjj01").await,
+            zrzyj: self.login("zrzyj01").await,
+            rfb: self.login("rfb01").await,
+            hjfj: self.login("hjfj01").await,
+            issue: self.login("issue01").await,
+            centre: self.login("centre01").await,
+            supervisor: self.login("super01").await,
+            auditor: self.login("audit01").await,
+        }
+    }
+
+    /// Receives an application and returns the new case's id (asserts 201).
+    pub async fn intake(&self, token: &str, body: Value) -> String {
+        let (status, out) = self.post(token, "/api/v1/cases", body).await;
+        assert_eq!(status, 201, "intake: {out:#}");
+        out["case"]["id"].as_str().expect("case id").to_string()
+    }
+
+    /// One step of a case (`POST /api/v1/cases/{id}/{step}`).
+    pub async fn step(&self, token: &str, id: &str, step: &str, body: Value) -> (u16, Value) {
+        self.post(token, &format!("/api/v1/cases/{id}/{step}"), body).await
+    }
+
+    /// One step that must succeed; returns the case view after it.
+    pub async fn step_ok(&self, token: &str, id: &str, step: &str, body: Value) -> Value {
+        let (status, out) = self.step(token, id, step, body).await;
+        assert_eq!(status, 200, "step {step} on {id}: {out:#}");
+        out["case"].clone()
+    }
+
+    /// A case as `GET /api/v1/cases/{id}` shows it.
+    pub async fn case(&self, token: &str, id: &str) -> Value {
+        let (status, out) = self.get(token, &format!("/api/v1/cases/{id}")).await;
+        assert_eq!(status, 200, "case {id}: {out:#}");
+        out
     }
 
     /// Logs in and returns the bearer token.
@@ -173,6 +250,34 @@ pub fn present(codes: &[&str]) -> Value {
     Value::Array(
         codes.iter().map(|c| json!({ "code": c, "condition": { "condition": "present" } })).collect(),
     )
+}
+
+/// The applicant of [`clerk_intake`].
+pub const APPLICANT: &str = "11010519491231002X";
+/// Other valid citizen ID numbers (check digits computed per GB 11643).
+pub const APPLICANT_2: &str = "110105199001011232";
+pub const APPLICANT_3: &str = "320106198506152015";
+
+/// An intake of `item` at the hall window by `applicant` with these materials present.
+pub fn intake_of(item: &str, applicant: &str, codes: &[&str]) -> Value {
+    json!({
+        "item": item,
+        "applicant": { "id": applicant, "name": "王五", "phone": "13900000000", "address": "新郑市人民路1号" },
+        "channel": { "channel": "hall" },
+        "presented": present(codes),
+    })
+}
+
+/// Asserts a refusal: its status, problem+json `code` and (when given) `rule`.
+pub fn assert_problem(got: (u16, &Value), status: u16, code: &str, rule: Option<&str>) {
+    let (got_status, body) = got;
+    assert_eq!(got_status, status, "expected {status} {code}: {body:#}");
+    assert_eq!(body["code"], code, "{body:#}");
+    assert_eq!(body["status"], status, "{body:#}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "a detail for the clerk: {body:#}");
+    if let Some(rule) = rule {
+        assert_eq!(body["rule"], rule, "{body:#}");
+    }
 }
 
 /// An intake of the sample catalog's BDC001 at the hall window with these materials present.
