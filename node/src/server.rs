@@ -185,7 +185,14 @@ async fn scheduler(service: Arc<Service>, interval: Duration, mut stopped: watch
         }
         let service = service.clone();
         let system = system.clone();
-        let pass = tokio::task::spawn_blocking(move || service.supervise(&system)).await;
+        let pass = tokio::task::spawn_blocking(move || {
+            // W1.4: appointments not taken up within an hour lapse.
+            if let Err(e) = service.expire_appointments(service.now()) {
+                tracing::warn!(code = %e.code, error = %e.message, "appointment expiry failed");
+            }
+            service.supervise(&system)
+        })
+        .await;
         match pass {
             Ok(Ok(report)) if report.cards_recorded > 0 || report.applicants_listed > 0 => {
                 tracing::info!(

@@ -9,7 +9,11 @@
 //! body is bounded ([`ApiConfig::body_bytes_max`], uploads [`ApiConfig::upload_bytes_max`]);
 //! every client is rate-limited per address; every error a client sees has a stable code.
 
+// A handler's error is the whole problem-details response, built once per refused request.
+#![allow(clippy::result_large_err)]
+
 pub mod auth;
+pub mod desk;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
@@ -100,6 +104,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let body_max = state.config.body_bytes_max;
     routes::routes(&state)
+        .merge(desk::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_max))

@@ -194,7 +194,26 @@ fn operations(g: &mut Gen) -> Vec<Op> {
         );
     }
     ops.extend(super::routes::extra_operations().into_iter().map(|(method, path, summary, tag, rule)| {
-        let o = op(method, path, summary, tag, Staff);
+        let mut o = op(method, path, summary, tag, Staff);
+        if method == "get" {
+            o = match path {
+                "/api/v1/appointments" => {
+                    o.query(&[("date", "日期 YYYY-MM-DD"), ("business", "业务(事项编码)")])
+                }
+                _ => o.query(&[
+                    ("from", "起始日期 YYYY-MM-DD"),
+                    ("to", "截止日期 YYYY-MM-DD"),
+                    ("department", "部门编码"),
+                ]),
+            };
+        }
+        if path.ends_with("/xlsx") {
+            o = o.ok(
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                json!({"type": "string"}),
+            );
+        }
         match rule {
             Some(r) => o.rule(r),
             None => o,

@@ -172,7 +172,7 @@ impl IntoResponse for Json {
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> ApiResult<Json> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> ApiResult<Json> {
     serde_json::to_value(value)
         .map(Json)
         .map_err(|e| ServiceError::internal(format!("序列化失败:{e}")).into())

@@ -269,19 +269,6 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_json_prints_as_indented_lines() {
-        let v = serde_json::json!({"node": "hall", "store": {"documents": 3}, "peers": [{"name": "a"}], "tags": [1, 2]});
-        let mut out = String::new();
-        readable(&mut out, &v, 0);
-        assert_eq!(out, "node: hall\npeers:\n  -\n    name: a\nstore:\n  documents: 3\ntags: 1, 2\n");
-    }
-}
-
 /// The configuration `yikou run` starts with. With no config file at all and a data directory
 /// that does not exist yet, it first makes a standalone node there (a one-node CA, the sample
 /// catalog), so that `yikou run` alone starts a working node.
@@ -310,4 +297,17 @@ pub fn prepare_run(node: &super::NodeOpts) -> Result<Config> {
     drop(parts);
     println!("已导入示例事项清单(样例数据,非官方);正式使用前请用 yikou catalog import 导入本县事项清单。");
     Ok(report.config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_json_prints_as_indented_lines() {
+        let v = serde_json::json!({"node": "hall", "store": {"documents": 3}, "peers": [{"name": "a"}], "tags": [1, 2]});
+        let mut out = String::new();
+        readable(&mut out, &v, 0);
+        assert_eq!(out, "node: hall\npeers:\n  -\n    name: a\nstore:\n  documents: 3\ntags: 1, 2\n");
+    }
 }

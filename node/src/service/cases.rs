@@ -224,19 +224,20 @@ impl Service {
     fn next_serial(&self, day: NaiveDate) -> Result<u32, ServiceError> {
         let current = match self.kv.get(&serial_key(day))? {
             Some(raw) => {
+                // A sealed 8-byte big-endian number (the format `backup::raise_serial` reads).
                 let bytes = record::open(&raw)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
                     .ok_or_else(|| ServiceError::internal("办件编号计数器数据损坏,请联系系统管理员"))?;
-                u32::from_be_bytes(bytes)
+                u32::try_from(u64::from_be_bytes(bytes)).unwrap_or(u32::MAX)
             }
             None => 0,
         };
-        Ok(current + 1)
+        Ok(current.saturating_add(1))
     }
 
     fn put_serial(&self, day: NaiveDate, serial: u32) -> Result<(), ServiceError> {
         let mut batch = crate::store::WriteBatch::default();
-        batch.put(serial_key(day), record::seal(&serial.to_be_bytes()));
+        batch.put(serial_key(day), record::seal(&u64::from(serial).to_be_bytes()));
         self.kv.apply(&batch)?;
         self.kv.sync()?;
         Ok(())
