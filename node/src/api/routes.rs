@@ -636,7 +636,7 @@ async fn import_calendar(
 /// document: (method, path, summary, tag, rule).
 pub fn extra_operations()
 -> Vec<(&'static str, &'static str, &'static str, &'static str, Option<&'static str>)> {
-    Vec::new()
+    super::desk::OPERATIONS.to_vec()
 }
 
 /// A consistent logical backup of the running node (every document, the local records), built in
