@@ -263,9 +263,15 @@ impl Service {
         self.store.append(id, std::slice::from_ref(&event))?;
         if self.info.hall {
             // T3.6: a denial for a lapsed commitment lists the applicant (the hall keeps the list).
-            self.list_if_lapsed(&case)?;
+            // The step itself is recorded and acknowledged already; should the list's write fail,
+            // the scheduler's next pass lists the applicant (it sweeps every lapsed denial).
+            if let Err(e) = self.list_if_lapsed(&case) {
+                tracing::warn!(case = %id, code = %e.code, error = %e.message, "dishonesty listing deferred to the scheduler");
+            }
         }
-        Ok(StepOutcome { case: self.view(&case, &self.refs()?)?, event })
+        // The list may have changed just now (T3.6); the view falls back to the data checked.
+        let refs = self.refs().unwrap_or(refs);
+        Ok(StepOutcome { case: self.view(&case, &refs)?, event })
     }
 
     fn check_scans(&self, scans: &mut [Scan]) -> Result<(), ServiceError> {
