@@ -156,7 +156,8 @@ fn cards_as_list<S: serde::Serializer>(
     cards: &BTreeMap<DutyKind, CardState>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(cards.iter().map(|(duty, card)| DutyCard { duty: duty.clone(), card: card.clone() }))
+    serializer
+        .collect_seq(cards.iter().map(|(duty, card)| DutyCard { duty: duty.clone(), card: card.clone() }))
 }
 
 /// One intake round: from receipt (or resubmission) to the answer (§32, W3.5).
