@@ -296,13 +296,16 @@ fn a_no_show_is_cancelled_one_hour_after_its_time() {
     assert_eq!(code(&e), (409, "queue.appointment_not_booked", Some("W1.4")));
     assert_eq!(service.expire_appointments(at + TimeDelta::minutes(60)).expect("pass"), 0);
 
-    // 10:01: a late arrival is refused (and that appointment cancelled on the spot).
+    // 10:01: a late arrival is refused, and the refusal writes nothing.
     service.clock().advance_ms(TimeDelta::minutes(31).num_milliseconds());
+    let before = keys(&service);
     let e = service.take_up(&window(), &late_id).expect_err("late");
     assert_eq!(code(&e), (409, "queue.appointment_expired", Some("W1.4")));
-    // The pass cancels the one left, one second after its hour, and nothing more afterwards.
+    assert_eq!(keys(&service), before);
+    // The pass cancels both lapsed ones, one second after the later one's hour, and nothing more
+    // afterwards.
     let just_after = at + TimeDelta::minutes(60) + TimeDelta::seconds(1);
-    assert_eq!(service.expire_appointments(just_after).expect("pass"), 1);
+    assert_eq!(service.expire_appointments(just_after).expect("pass"), 2);
     assert_eq!(service.expire_appointments(service.now()).expect("pass"), 0);
 
     let listed = service.list_appointments(&window(), at.date(), None).expect("list");

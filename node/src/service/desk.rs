@@ -416,9 +416,9 @@ impl Service {
         Ok(out)
     }
 
-    /// The applicant turned up (W1.4: within one hour after the appointment's time). An
-    /// appointment found lapsed is cancelled as a no-show at once (what the next expiry pass
-    /// would do) and the arrival refused.
+    /// The applicant turned up (W1.4: within one hour after the appointment's time). A lapsed
+    /// appointment is refused and nothing is written (a refusal leaves no trace); the scheduler's
+    /// next expiry pass records the no-show.
     pub fn take_up(&self, staff: &Staff, id: &str) -> Result<Appointment, ServiceError> {
         self.require(staff, Action::ManageAppointments)?;
         let now = self.now();
@@ -428,12 +428,6 @@ impl Service {
             Ok(()) => {
                 self.put_appointment(&appointment)?;
                 Ok(appointment)
-            }
-            Err(e @ QueueError::AppointmentExpired { .. }) => {
-                if appointment.expire(now) {
-                    self.put_appointment(&appointment)?;
-                }
-                Err(queue_error(e))
             }
             Err(e) => Err(queue_error(e)),
         }
