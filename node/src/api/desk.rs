@@ -182,6 +182,10 @@ fn build_report(
     q: &PeriodQuery,
 ) -> Result<crate::reports::Report, ServiceError> {
     s.service.require(staff, Action::ReadReports)?;
+    // The period first: a bad one is `report.bad_period` (not the ledger's range error), and
+    // nothing is loaded for it.
+    crate::reports::Period::new(q.from, q.to)
+        .map_err(|e| ServiceError::invalid(e.code(), Some("W10"), e.to_string()))?;
     let department = match (staff.role.department(), &q.department) {
         (Some(own), Some(asked)) if own.as_str() != asked => {
             return Err(ServiceError::forbidden(

@@ -106,6 +106,8 @@ impl From<RuleViolation> for ServiceError {
         } else if v.code.starts_with("case.not_")
             || v.code.starts_with("case.already_")
             || v.code == "case.terminal"
+            // "Already set", though not named `already_` (a stable code): the same conflict.
+            || v.code == "case.provincial_number_set"
         {
             // The case's state does not allow the step (now): a conflict with its state.
             409
