@@ -252,10 +252,10 @@ async fn appointments_taken_up_cancelled_and_expired() {
     assert_problem((got.0, &got.1), 409, "queue.appointment_not_booked", None);
 }
 
-/// rule W1.4: an applicant arriving after the hour is refused and the appointment cancelled at
-/// once, without waiting for the expiry pass.
+/// rule W1.4: an applicant arriving after the hour is refused, the refusal writes nothing, and the
+/// scheduler's expiry pass records the no-show.
 #[tokio::test]
-async fn late_arrival_is_refused_and_cancels_the_appointment() {
+async fn late_arrival_is_refused_and_the_pass_cancels_the_appointment() {
     let api = Api::hall().await;
     let t = api.tokens().await;
     let (_, out) =
@@ -263,8 +263,11 @@ async fn late_arrival_is_refused_and_cancels_the_appointment() {
     let id = out["appointment"]["booking"]["id"].as_str().expect("id").to_string();
     api.clock.advance_ms(92 * MINUTE_MS);
     let t = api.tokens().await;
+    let before = api.keys();
     let got = api.post(&t.clerk, &format!("/api/v1/appointments/{id}/take-up"), json!({})).await;
     assert_problem((got.0, &got.1), 409, "queue.appointment_expired", Some("W1.4"));
+    assert_eq!(api.keys(), before);
+    assert_eq!(api.service.expire_appointments(api.service.now()).expect("expiry pass"), 1);
     let (_, list) = api.get(&t.clerk, &format!("/api/v1/appointments?date={TODAY}")).await;
     assert_eq!(list[0]["status"], json!({ "Cancelled": { "reason": "NoShow" } }));
 }
