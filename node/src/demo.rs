@@ -105,6 +105,16 @@ impl DemoNode {
             .ok_or_else(|| anyhow!("{} 登录 {staff} 未返回凭证", self.spec.name))
     }
 
+    /// An application with every material present, received and accepted at once (W3.5).
+    async fn intake_and_accept(&self, token: &str, (name, id): (&str, &str)) -> Result<String> {
+        let body = intake_body(name, id, &ALL_MATERIALS);
+        let answer = self.call("POST", "/api/v1/cases", Some(token), Some(body)).await?;
+        let case = answer["case"]["id"].as_str().unwrap_or_default().to_string();
+        let accept = Some(json!({ "presented": [] }));
+        self.call("POST", &format!("/api/v1/cases/{case}/accept"), Some(token), accept).await?;
+        Ok(case)
+    }
+
     /// A request whose answer must be 2xx.
     async fn call(
         &self,
@@ -322,31 +332,9 @@ async fn script(
         )
         .await?;
     say(format!("[城关镇] {case1} 容缺受理,承诺书三联已出具,承诺 {deadline} 前补交"));
-    let answer = town_a
-        .call("POST", "/api/v1/cases", Some(&clerk_a), Some(intake_body(WANG.0, WANG.1, &ALL_MATERIALS)))
-        .await?;
-    let case2 = answer["case"]["id"].as_str().unwrap_or_default().to_string();
-    town_a
-        .call(
-            "POST",
-            &format!("/api/v1/cases/{case2}/accept"),
-            Some(&clerk_a),
-            Some(json!({ "presented": [] })),
-        )
-        .await?;
+    let case2 = town_a.intake_and_accept(&clerk_a, WANG).await?;
     say(format!("[城关镇] 接件并受理 {case2}(王五,材料齐全)"));
-    let answer = town_b
-        .call("POST", "/api/v1/cases", Some(&clerk_b), Some(intake_body(LI.0, LI.1, &ALL_MATERIALS)))
-        .await?;
-    let case3 = answer["case"]["id"].as_str().unwrap_or_default().to_string();
-    town_b
-        .call(
-            "POST",
-            &format!("/api/v1/cases/{case3}/accept"),
-            Some(&clerk_b),
-            Some(json!({ "presented": [] })),
-        )
-        .await?;
+    let case3 = town_b.intake_and_accept(&clerk_b, LI).await?;
     say(format!("[新村镇] 接件并受理 {case3}(李四,材料齐全)"));
 
     let centre = hall.login("centre01").await?;
@@ -364,18 +352,7 @@ async fn script(
     // 2. Township A is cut off; its window keeps working (O1); the hall works on case 1.
     relay.partition(true);
     say("[网络] 城关镇与大厅之间的链路中断");
-    let answer = town_a
-        .call("POST", "/api/v1/cases", Some(&clerk_a), Some(intake_body(LI.0, LI.1, &ALL_MATERIALS)))
-        .await?;
-    let case4 = answer["case"]["id"].as_str().unwrap_or_default().to_string();
-    town_a
-        .call(
-            "POST",
-            &format!("/api/v1/cases/{case4}/accept"),
-            Some(&clerk_a),
-            Some(json!({ "presented": [] })),
-        )
-        .await?;
+    let case4 = town_a.intake_and_accept(&clerk_a, LI).await?;
     say(format!("[城关镇] 断网期间照常接件并受理 {case4}(已保存在本节点,恢复联网后同步)"));
     hall.call(
         "POST",

@@ -98,16 +98,7 @@ fn now() -> SystemTime {
 
 /// Writes a file that must not exist yet, with mode 0600 when `private`, and fsyncs it.
 pub fn write_new_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options.open(path)?;
+    let mut file = crate::pki::create_new_file(path, private)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

@@ -846,15 +846,10 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), PkiError> {
 }
 
 /// Writes `path` atomically (temporary file, fsync, rename). A private file is created with mode
-/// 0600 and never exists with wider permissions, even briefly.
-fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), PkiError> {
-    use std::io::Write;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err("删除", &tmp)(e)),
-        _ => {}
-    }
+
+/// Creates a file that must not exist yet, readable by its owner only when `private` (keys,
+/// tokens) and by everyone otherwise.
+pub fn create_new_file(path: &Path, private: bool) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -864,7 +859,19 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), PkiError> 
     }
     #[cfg(not(unix))]
     let _ = private;
-    let mut file = options.open(&tmp).map_err(io_err("写入", &tmp))?;
+    options.open(path)
+}
+
+/// 0600 and never exists with wider permissions, even briefly.
+fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), PkiError> {
+    use std::io::Write;
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err("删除", &tmp)(e)),
+        _ => {}
+    }
+    let mut file = create_new_file(&tmp, private).map_err(io_err("写入", &tmp))?;
     file.write_all(bytes).map_err(io_err("写入", &tmp))?;
     file.sync_all().map_err(io_err("写入", &tmp))?;
     drop(file);

@@ -13,7 +13,7 @@ use yikou_schema::queue::{AppointmentRequest, CancelReason};
 
 use super::auth::Auth;
 use super::problem::{Body, Query};
-use super::routes::{Json, to_json};
+use super::routes::{Json, blocking, to_json};
 use super::{AppState, Problem};
 use crate::service::desk::{ConsultationRequest, TicketRequest};
 use crate::service::{Action, ServiceError};
@@ -50,15 +50,6 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("get", "/api/v1/reports", "绩效指标与咨询分析(JSON)", "报表", Some("W10")),
     ("get", "/api/v1/reports/xlsx", "绩效指标与咨询分析(.xlsx 下载)", "报表", Some("W10")),
 ];
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
-) -> ApiResult<T> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(Problem::from),
-        Err(_) => Err(ServiceError::internal("处理请求时内部错误").into()),
-    }
-}
 
 async fn ticket(
     State(s): State<AppState>,

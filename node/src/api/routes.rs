@@ -179,7 +179,7 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> ApiResult<Json> {
 }
 
 /// Runs a blocking service call (store I/O, fsync) off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
 ) -> ApiResult<T> {
     match tokio::task::spawn_blocking(f).await {
