@@ -845,8 +845,6 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), PkiError> {
     write_file(path, text.as_bytes(), false)
 }
 
-/// Writes `path` atomically (temporary file, fsync, rename). A private file is created with mode
-
 /// Creates a file that must not exist yet, readable by its owner only when `private` (keys,
 /// tokens) and by everyone otherwise.
 pub fn create_new_file(path: &Path, private: bool) -> std::io::Result<std::fs::File> {
@@ -862,6 +860,7 @@ pub fn create_new_file(path: &Path, private: bool) -> std::io::Result<std::fs::F
     options.open(path)
 }
 
+/// Writes `path` atomically (temporary file, fsync, rename). A private file is created with mode
 /// 0600 and never exists with wider permissions, even briefly.
 fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), PkiError> {
     use std::io::Write;
