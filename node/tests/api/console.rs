@@ -23,7 +23,7 @@ async fn fetch(api: &Api, path: &str, if_none_match: Option<&str>) -> (u16, Head
     (status, headers, bytes)
 }
 
-fn header_of<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header_of(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
