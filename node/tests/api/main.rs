@@ -52,6 +52,7 @@ async fn tolerance_acceptance_step_records_the_commitment() {
 }
 
 mod bad_input;
+mod console;
 mod desk;
 mod openapi;
 mod workflows;
