@@ -130,7 +130,12 @@ impl RunningNode {
             replicator.clone(),
             admin_token,
             api_config,
-        );
+        )
+        .with_configured_peers(if replicator.is_some() {
+            config.sync.peers.iter().map(|p| p.name.clone()).collect()
+        } else {
+            Vec::new()
+        });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(scheduler(
             parts.service.clone(),

@@ -13,6 +13,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod auth;
+pub mod console;
+pub mod console_data;
 pub mod desk;
 pub mod metrics;
 pub mod openapi;
@@ -74,6 +76,9 @@ pub struct AppState {
     pub admin_token: Arc<String>,
     pub config: ApiConfig,
     pub metrics: Arc<metrics::Metrics>,
+    /// The peers this node dials (`[[sync.peers]]` of its config), by name: listed on the status
+    /// even before a first dial fails, so a node cut off from the start shows as offline.
+    pub configured_peers: Arc<Vec<String>>,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
@@ -95,8 +100,15 @@ impl AppState {
             admin_token: Arc::new(admin_token),
             config,
             metrics: Arc::new(metrics::Metrics::new()),
+            configured_peers: Arc::new(Vec::new()),
             limiter,
         }
+    }
+
+    /// The names of the peers this node dials (see [`AppState::configured_peers`]).
+    pub fn with_configured_peers(mut self, names: Vec<String>) -> AppState {
+        self.configured_peers = Arc::new(names);
+        self
     }
 }
 
@@ -105,6 +117,8 @@ pub fn router(state: AppState) -> Router {
     let body_max = state.config.body_bytes_max;
     routes::routes(&state)
         .merge(desk::routes())
+        .merge(console::routes())
+        .merge(console_data::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_max))

@@ -193,6 +193,18 @@ fn operations(g: &mut Gen) -> Vec<Op> {
                 .body(step_body(&definitions, step.kind)),
         );
     }
+    // The web console: a page and its static files, public (the page asks for a login itself).
+    for (method, path, summary, tag, _) in super::console::OPERATIONS {
+        let media = if *path == "/" { "text/html" } else { "text/javascript" };
+        ops.push(op(method, path, summary, tag, Public).ok(200, media, json!({"type": "string"})));
+    }
+    for (method, path, summary, tag, rule) in super::console_data::OPERATIONS {
+        let mut o = op(method, path, summary, tag, Staff).query(super::console_data::QUERY);
+        if let Some(r) = rule {
+            o = o.rule(r);
+        }
+        ops.push(o);
+    }
     ops.extend(super::routes::extra_operations().into_iter().map(|(method, path, summary, tag, rule)| {
         let mut o = op(method, path, summary, tag, Staff);
         if method == "get" {

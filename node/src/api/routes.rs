@@ -523,7 +523,10 @@ async fn conflicts(State(state): State<AppState>, Auth(staff): Auth) -> ApiResul
 
 async fn peers(State(state): State<AppState>, Auth(staff): Auth) -> ApiResult<Json> {
     state.service.require(&staff, Action::ReadNetwork)?;
-    let peers = state.replicator.as_ref().map(|r| r.status()).unwrap_or_default();
+    let peers = super::console_data::peers_view(
+        &state.configured_peers,
+        state.replicator.as_ref().map(|r| r.status()).unwrap_or_default(),
+    );
     Ok(Json(
         json!({ "sync_enabled": state.replicator.is_some(), "peers": serde_json::to_value(&peers).unwrap_or_default() }),
     ))
@@ -535,7 +538,11 @@ async fn status(State(state): State<AppState>, _auth: AuthOrAdmin) -> ApiResult<
     let (docs, seq, bytes) =
         blocking(move || Ok((store.doc_count()?, store.last_seq()?, store.size_on_disk()?))).await?;
     let info = state.service.info();
-    let peers = state.replicator.as_ref().map(|r| r.status()).unwrap_or_default();
+    // Configured peers never reached count too: a township cut off from the start is offline.
+    let peers = super::console_data::peers_view(
+        &state.configured_peers,
+        state.replicator.as_ref().map(|r| r.status()).unwrap_or_default(),
+    );
     let connected = peers.iter().filter(|p| p.connected).count();
     Ok(Json(json!({
         "node": info.name.to_string(),
@@ -547,7 +554,7 @@ async fn status(State(state): State<AppState>, _auth: AuthOrAdmin) -> ApiResult<
         "store_bytes": bytes,
         "sync_enabled": state.replicator.is_some(),
         "peers_connected": connected,
-        "offline": state.replicator.is_some() && !peers.is_empty() && connected == 0,
+        "offline": super::console_data::is_offline(state.replicator.is_some(), &peers),
         "peers": serde_json::to_value(&peers).unwrap_or_default(),
     })))
 }

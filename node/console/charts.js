@@ -1,0 +1,2 @@
+// Hand-written SVG charts (being written).
+export {};
