@@ -1,9 +1,9 @@
 // Printing: a document page needs the bearer token, so it is fetched, put into an <iframe> as a
 // blob URL in a preview panel, and printed with the panel's 「打印」 button.
 //
-// A blob document inherits the console's Content-Security-Policy, which blocks the page's inline
-// <style>; its rules are applied instead as a constructed stylesheet (CSSOM is not subject to
-// `style-src`), so the A4 layout and the page breaks between copies (联) survive.
+// A blob document inherits the console's Content-Security-Policy, which would block the page's
+// inline <style>; its rules are taken out and applied as constructed stylesheets instead (CSSOM
+// is not subject to `style-src`), so the A4 layout and the page breaks between copies (联) survive.
 
 import { api, h, showError, message } from "./lib.js";
 
@@ -30,20 +30,28 @@ function close() {
   if (opener && opener.isConnected) opener.focus();
 }
 
-function applyStyles(frame) {
+/** The page's inline <style> rules, and the page without them (the CSP would block them). */
+function splitStyles(html) {
+  const css = [];
+  const page = html.replace(/<style>([\s\S]*?)<\/style>/g, (_, rules) => {
+    css.push(rules);
+    return "";
+  });
+  return { page, css };
+}
+
+function applyStyles(frame, css) {
   const doc = frame.contentDocument;
   const win = frame.contentWindow;
   if (!doc || !win) return;
   try {
-    const sheets = [];
-    for (const style of doc.querySelectorAll("style")) {
+    doc.adoptedStyleSheets = css.map((rules) => {
       const sheet = new win.CSSStyleSheet();
-      sheet.replaceSync(style.textContent || "");
-      sheets.push(sheet);
-    }
-    doc.adoptedStyleSheets = sheets;
+      sheet.replaceSync(rules);
+      return sheet;
+    });
   } catch {
-    // An older browser without constructed stylesheets prints the page unstyled.
+    // A browser without constructed stylesheets shows the page unstyled; it still prints.
   }
 }
 
@@ -61,10 +69,11 @@ export async function preview(id, kind, opener) {
     showError(e);
     return;
   }
-  const url = URL.createObjectURL(new Blob([html], { type: "text/html;charset=utf-8" }));
+  const { page, css } = splitStyles(html);
+  const url = URL.createObjectURL(new Blob([page], { type: "text/html;charset=utf-8" }));
   const title = DOCUMENT_TITLES[kind] || kind;
   const frame = h("iframe", { title: `${title} 打印预览`, src: url, dataset: { printFrame: kind } });
-  frame.addEventListener("load", () => applyStyles(frame));
+  frame.addEventListener("load", () => applyStyles(frame, css));
   const printButton = h(
     "button",
     {

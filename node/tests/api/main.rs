@@ -52,5 +52,6 @@ async fn tolerance_acceptance_step_records_the_commitment() {
 }
 
 mod bad_input;
+mod console;
 mod openapi;
 mod workflows;
