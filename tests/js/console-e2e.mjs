@@ -128,7 +128,12 @@ function fail(message) {
   throw new Error(message);
 }
 
+const shotNames = new Set();
+
 async function shot(page, name) {
+  // A name taken twice would overwrite an earlier page's picture.
+  if (shotNames.has(name) && name !== 'failure') fail(`screenshot ${name} taken twice`);
+  shotNames.add(name);
   const file = join(SHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   shotCount += 1;
@@ -180,6 +185,20 @@ async function login(role) {
 async function menuLinks(page) {
   return page.locator('nav [data-menu] a').evaluateAll((links) =>
     links.map((a) => ({ text: a.textContent.trim(), href: a.getAttribute('href') })));
+}
+
+/**
+ * Follows menu link `link` ({ text, href }); waits until the hash is the link's and the page of
+ * that route has rendered; answers the page's name.
+ */
+async function followMenu(page, link) {
+  await page.locator('nav [data-menu] a', { hasText: link.text }).first().click();
+  const route = (link.href ?? '').replace(/^#\/?/, '').split('/')[0];
+  if (!route) fail(`menu link ${link.text} has no hash route (${link.href})`);
+  await page.waitForFunction((href) => window.location.hash === href, link.href);
+  await onPage(page, route).catch(() => fail(`menu link ${link.text} (${link.href}) shows no [data-page="${route}"]`));
+  await page.waitForLoadState('networkidle');
+  return route;
 }
 
 /** Follows the menu link whose text is `text`; waits for the page to render. */
@@ -283,7 +302,10 @@ async function expectTimelineGrows(page, before, what) {
 
 /** Opens the case page of `id` in this session. */
 async function openCase(page, id) {
-  await page.goto(`${BASE}/#/case/${encodeURIComponent(id)}`);
+  const url = `${BASE}/#/case/${encodeURIComponent(id)}`;
+  // The same hash again is no navigation: reload, so the page shows what others did meanwhile.
+  if (page.url() === url) await page.reload();
+  else await page.goto(url);
   await onPage(page, 'case');
   await page.locator(`[data-case-id]`).first().waitFor({ state: 'visible' });
   const shown = (await page.locator('[data-case-id]').first().innerText()).trim();
@@ -439,18 +461,18 @@ async function caseWalk() {
   const reviewer = await login('reviewer');
   const rp = reviewer.page;
   await onPage(rp, 'inbox');
-  const row = rp.locator('[data-page="inbox"] [data-inbox-case], [data-page="inbox"] tr, [data-page="inbox"] li')
-    .filter({ hasText: id }).first();
-  await row.waitFor({ state: 'visible' }).catch(() => fail(`the BDCDJ inbox does not list ${id}`));
+  const row = rp.locator(`[data-page="inbox"] [data-section="to-sign"] [data-case="${id}"]`);
+  await row.waitFor({ state: 'visible' }).catch(() => fail(`the BDCDJ inbox lists no handover of ${id} to sign`));
   await shot(rp, '06-inbox-handover-to-sign');
   const signHere = row.locator('[data-step="handover-sign"]');
-  if ((await signHere.count()) > 0) {
-    await signHere.first().click();
-    await rp.locator('#message[data-kind="ok"]').waitFor({ state: 'visible' });
-    await noError(rp, '签收 from the inbox');
-  } else {
-    fail(`the inbox row of ${id} has no [data-step="handover-sign"] action`);
-  }
+  await signHere.waitFor({ state: 'visible' }).catch(() =>
+    fail(`the inbox entry of ${id} has no [data-step="handover-sign"] action`));
+  await signHere.click();
+  await row.waitFor({ state: 'detached' }).catch(async () =>
+    fail(`the signed handover of ${id} stays in the inbox (message: ${await errorMessage(rp)})`));
+  await noError(rp, '签收 from the inbox');
+  await rp.locator(`[data-section="in-review"] [data-case="${id}"]`).waitFor({ state: 'visible' }).catch(() =>
+    fail(`after signing, the inbox does not list ${id} in review`));
   n = await checkCase(rp, id, 'in_review', n + 1, 'after 签收');
   await shot(rp, '07-case-in-review');
 
@@ -476,7 +498,7 @@ async function caseWalk() {
   const issuing = await login('issuing');
   const ip = issuing.page;
   await onPage(ip, 'issuing');
-  const queued = ip.locator('[data-page="issuing"]').getByText(id).first();
+  const queued = ip.locator(`[data-page="issuing"] [data-section="at-issuing-window"] [data-case="${id}"]`);
   await queued.waitFor({ state: 'visible' }).catch(() => fail(`the issuing window's queue does not list ${id}`));
   await shot(ip, '10-issuing-queue');
   await openCase(ip, id);
@@ -519,10 +541,8 @@ async function offlineBanner() {
   await shot(page, '02-window-accepted-offline');
   // The banner is on every page.
   for (const link of await menuLinks(page)) {
-    await page.locator('nav [data-menu] a', { hasText: link.text }).first().click();
-    const name = await currentPage(page);
+    const name = await followMenu(page, link);
     await banner.waitFor({ state: 'visible' }).catch(() => fail(`no offline banner on ${link.text}`));
-    await page.waitForLoadState('networkidle');
     await shot(page, `03-${name}-offline`);
   }
   await checkCase(page, id, 'accepted', 2, 'accepted while offline');
@@ -530,7 +550,13 @@ async function offlineBanner() {
   await shot(page, '04-case-offline');
 }
 
-/** Every role logs in and opens every page of its menu; each is screenshotted. */
+/** The page each role lands on after login (the first of its menu), where the contract says. */
+const HOME = { clerk: 'window', reviewer: 'inbox', issuing: 'issuing', supervisor: 'supervision' };
+
+/**
+ * Every role logs in and opens every page of its menu, then a case from the case list; each
+ * page is screenshotted (`<role>-<page>.png`).
+ */
 async function pages() {
   for (const role of Object.keys(STAFF)) {
     const { context, page } = await login(role);
@@ -538,16 +564,27 @@ async function pages() {
     if (links.length === 0) fail(`${role}: the menu has no links`);
     const seen = [];
     for (const link of links) {
-      await page.locator('nav [data-menu] a', { hasText: link.text }).first().click();
-      await page.waitForFunction((href) => !href || !href.startsWith('#') || window.location.hash === href,
-        link.href);
-      const name = await currentPage(page) ?? fail(`${role}: ${link.text} shows no [data-page]`);
-      await page.waitForLoadState('networkidle');
+      const name = await followMenu(page, link);
       await noError(page, `${role} ${link.text}`);
       await shot(page, `${role}-${name}`);
       seen.push(`${link.text}(${name})`);
     }
-    log(`${role}: ${seen.join(' ')}`);
+    const names = seen.map((x) => x.replace(/^.*\((.*)\)$/, '$1'));
+    if (HOME[role] && names[0] !== HOME[role]) fail(`${role}: the menu should start with ${HOME[role]}: ${seen}`);
+    for (const always of ['cases', 'network']) {
+      if (!names.includes(always)) fail(`${role}: the menu lacks ${always}: ${seen}`);
+    }
+    // A case from the list (the node has the seeded ones).
+    await openMenu(page, '办件查询', 'cases');
+    const link = page.locator('[data-page="cases"] a[href^="#/case/"]').first();
+    await link.waitFor({ state: 'visible' }).catch(() => fail(`${role}: the case list shows no case`));
+    await link.click();
+    await onPage(page, 'case');
+    await page.locator('[data-timeline] li').first().waitFor({ state: 'visible' });
+    await page.waitForLoadState('networkidle');
+    await noError(page, `${role} case page`);
+    await shot(page, `${role}-case`);
+    log(`${role}: ${seen.join(' ')} + case page`);
     await context.close();
   }
 }
