@@ -550,6 +550,24 @@ async function offlineBanner() {
   await shot(page, '04-case-offline');
 }
 
+/**
+ * Proves the guards are live (a guard that cannot fire proves nothing): a request to another
+ * origin (loopback, and refused before it leaves anyway) and a console error are both caught.
+ */
+async function guardSelfCheck() {
+  const { context, page } = await newSession('guard-check');
+  // A blank page (the console's own CSP would refuse the request before the guard sees it).
+  await page.setContent('<p>guard check</p>');
+  await page.evaluate(() => fetch('http://127.0.0.2:9/guard-check').catch(() => null));
+  await page.evaluate(() => console.error('guard-check'));
+  const caught = violations.foreign.some((v) => v.includes('guard-check'))
+    && violations.consoleErrors.some((v) => v.includes('guard-check'));
+  if (!caught) fail(`the guards did not catch a foreign request and a console error: ${JSON.stringify(violations)}`);
+  for (const list of Object.values(violations)) list.splice(0, list.length);
+  await context.close();
+  log('guards live: a foreign request and a console error are caught');
+}
+
 /** The page each role lands on after login (the first of its menu), where the contract says. */
 const HOME = { clerk: 'window', reviewer: 'inbox', issuing: 'issuing', supervisor: 'supervision' };
 
@@ -558,6 +576,7 @@ const HOME = { clerk: 'window', reviewer: 'inbox', issuing: 'issuing', superviso
  * page is screenshotted (`<role>-<page>.png`).
  */
 async function pages() {
+  await guardSelfCheck();
   for (const role of Object.keys(STAFF)) {
     const { context, page } = await login(role);
     const links = await menuLinks(page);
