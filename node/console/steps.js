@@ -432,7 +432,7 @@ export const STEPS = [
     rule: "W6.2",
     show: ({ view, w }) =>
       (w.issuing || w.instantOwn) && view.state.phase === "delivered" && !view.state.form_returned_at &&
-      ((view.state.delivered || {}).delivery || view.state.delivered || {}).method === "mail",
+      ((view.state.delivered || [])[1] || {}).method === "mail",
     form: () => ({ fields: [], body: () => ({}) }),
   },
   {
