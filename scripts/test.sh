@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Yikou's whole test suite on a fresh machine. Installs whatever the tests need first
 # (the Rust toolchain the machine already has; the JavaScript Automerge package for the document
-# interop test; later issues add Chromium here, never by hand).
+# interop test; Chromium and playwright-core for the console's browser tests), never by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,25 @@ for tool in node npm; do
   fi
 done
 (cd tests/js && npm ci --no-audit --no-fund)
+
+# The console's browser tests (node/tests/console.rs) drive Debian's Chromium through
+# playwright-core (pinned in tests/js/package-lock.json; it downloads no browser of its own).
+# A CJK font makes the Chinese pages legible in the screenshots they save.
+chromium_bin="${YIKOU_CHROMIUM:-$(command -v chromium || true)}"
+if [ -z "$chromium_bin" ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Chromium and a CJK font from Debian's packages (the console's browser tests need them)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    chromium_bin="${YIKOU_CHROMIUM:-$(command -v chromium || true)}"
+  fi
+fi
+if [ -z "$chromium_bin" ]; then
+  echo "chromium not found: install Debian's chromium package (apt-get install chromium), or set" >&2
+  echo "YIKOU_CHROMIUM to a Chromium binary; the console's browser tests need it" >&2
+  exit 1
+fi
+export YIKOU_CHROMIUM="$chromium_bin"
+echo "browser tests use $("$chromium_bin" --version 2>/dev/null || echo "$chromium_bin")"
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
