@@ -78,7 +78,9 @@ export function dailyLines(title, days, series) {
   }
   const every = Math.max(1, Math.ceil(days.length / 8));
   days.forEach((d, i) => {
-    if (i % every === 0 || i === days.length - 1) chart.append(label(left + i * step, height - bottom + 16, d.date.slice(5)));
+    // Every `every`-th day, and the last one unless it would sit on top of the previous label.
+    const last = i === days.length - 1 && (i % every === 0 || i % every >= every / 2);
+    if (i % every === 0 || last) chart.append(label(left + i * step, height - bottom + 16, d.date.slice(5)));
   });
   for (const [key, name] of series) {
     const points = days.map((d, i) => `${left + i * step},${top + plotH - (plotH * (d[key] || 0)) / max}`).join(" ");

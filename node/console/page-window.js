@@ -110,6 +110,7 @@ export async function render(root) {
   function showAnswer(e) {
     lastEligibility = e;
     answer.dataset.answer = e.answer;
+    answer.dataset.route = "";
     if (e.answer === "eligible") {
       replace(
         answer,
@@ -118,9 +119,12 @@ export async function render(root) {
         e.latest_deadline ? h("p", {}, `承诺补交期限最迟:${e.latest_deadline.at}`) : null,
       );
     } else {
+      // Nothing is missing: not a refusal — the application is accepted the normal way (T1).
+      const complete = (e.reasons || []).length > 0 && e.reasons.every((r) => r.route === "accept_normally");
+      answer.dataset.route = complete ? "accept_normally" : "";
       replace(
         answer,
-        h("strong", {}, "不能容缺受理"),
+        h("strong", {}, complete ? "材料齐全,直接受理即可(无需容缺)" : "不能容缺受理"),
         h("ul", { dataset: { reasons: "" } }, (e.reasons || []).map((r) => h("li", { dataset: { code: r.code } }, `${r.message}(依据 ${r.rule})`))),
       );
     }

@@ -79,6 +79,8 @@ const browser = await chromium.launch({
     '--disable-component-update',
     '--disable-sync',
     '--disable-dev-shm-usage',
+    // The date fields show in the clerks' own format (年/月/日).
+    '--lang=zh-CN',
   ],
 });
 
