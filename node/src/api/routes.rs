@@ -646,16 +646,22 @@ pub fn extra_operations()
     super::desk::OPERATIONS.to_vec()
 }
 
-/// A consistent logical backup of the running node (every document, the local records), built in
-/// memory and sent whole: the operator's `yikou backup` writes it to a file.
+/// A consistent logical backup of the running node (every document, the local records), written
+/// to an anonymous temporary file and streamed from there, so memory stays bounded whatever the
+/// store's size: the operator's `yikou backup` writes it to a file.
 async fn admin_backup(State(state): State<AppState>, _admin: Admin) -> ApiResult<Response> {
+    use std::io::Seek;
     let service = state.service.clone();
-    let bytes = blocking(move || {
-        let mut out = Vec::new();
-        crate::backup::write(service.store(), service.kv().as_ref(), &mut out)
-            .map_err(|e| ServiceError::internal(format!("备份失败:{e}")))?;
-        Ok(out)
+    let file = blocking(move || {
+        let failed = |e: String| ServiceError::internal(format!("备份失败:{e}"));
+        let mut file = tempfile::tempfile().map_err(|e| failed(e.to_string()))?;
+        crate::backup::write(service.store(), service.kv().as_ref(), &mut file)
+            .map_err(|e| failed(e.to_string()))?;
+        file.rewind().map_err(|e| failed(e.to_string()))?;
+        Ok(file)
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], axum::body::Body::from_stream(stream))
+        .into_response())
 }
