@@ -140,7 +140,18 @@ pub struct StepOutcome {
     pub event: Event,
 }
 
-/// Key of the case-number counter of a day (local, never replicated).
+/// Case serials reserved durably at a time (one counter fsync per block of intakes).
+pub const SERIAL_BLOCK: u32 = 16;
+
+/// The serials this node may hand out without writing: `next..=reserved` of `day`.
+#[derive(Debug, Default)]
+pub struct SerialBlock {
+    day: Option<NaiveDate>,
+    next: u32,
+    reserved: u32,
+}
+
+/// Key of the case-number counter of a day: the highest serial reserved (local, never replicated).
 fn serial_key(day: NaiveDate) -> Vec<u8> {
     format!("n/serial/{}", day.format("%Y%m%d")).into_bytes()
 }
@@ -188,27 +199,32 @@ impl Service {
         .map_err(|e| ServiceError::from(e).at("applicant"))?;
         let agent = req.agent.as_ref().map(agent_of).transpose()?;
 
-        let _serials = self.intake.lock().map_err(|_| ServiceError::internal("内部锁异常,请重启节点"))?;
-        let serial = self.next_serial(today)?;
-        let number = CaseNumber::new(self.info.code.clone(), today, serial)?;
-        let header = CaseHeader {
-            number,
-            applicant,
-            agent,
-            item: item.clone(),
-            catalog_version: catalog.version.clone(),
-            origin: self.info.name.clone(),
-            scope: self.info.scope.clone(),
+        // Numbers come from a block reserved durably ahead (one fsync per `SERIAL_BLOCK` intakes);
+        // the lock covers only taking the number and building the case, not the case's own write.
+        let case = {
+            let mut serials =
+                self.intake.lock().map_err(|_| ServiceError::internal("内部锁异常,请重启节点"))?;
+            let serial = self.next_serial(&mut serials, today)?;
+            let number = CaseNumber::new(self.info.code.clone(), today, serial)?;
+            let header = CaseHeader {
+                number,
+                applicant,
+                agent,
+                item: item.clone(),
+                catalog_version: catalog.version.clone(),
+                origin: self.info.name.clone(),
+                scope: self.info.scope.clone(),
+            };
+            let event = Event {
+                hlc: self.stamp(None)?,
+                actor: self.actor(staff),
+                kind: EventKind::Received { channel: req.channel.clone(), presented: req.presented.clone() },
+            };
+            let case = Case::open(header, event, &refs.ctx())?;
+            // Taken only now: a refused application leaves its number to the next one.
+            serials.next = serial.saturating_add(1);
+            case
         };
-        let event = Event {
-            hlc: self.stamp(None)?,
-            actor: self.actor(staff),
-            kind: EventKind::Received { channel: req.channel.clone(), presented: req.presented.clone() },
-        };
-        let case = Case::open(header, event, &refs.ctx())?;
-        // The counter first: a number once written is never issued again, even if the create
-        // below fails (a gap in the numbers, never a duplicate).
-        self.put_serial(today, serial)?;
         self.store.create(&case)?;
         let eligibility = tolerance::eligibility(
             &item,
@@ -221,8 +237,14 @@ impl Service {
         Ok(IntakeAnswer { case: self.view(&case, &refs)?, eligibility })
     }
 
-    fn next_serial(&self, day: NaiveDate) -> Result<u32, ServiceError> {
-        let current = match self.kv.get(&serial_key(day))? {
+    /// The next case serial of `day`, reserving a new block durably when the current one is used
+    /// up (or the day changed). Every number handed out is at most the stored high-water mark, so
+    /// no number is ever issued twice, across restarts too; a restart skips the rest of its block.
+    fn next_serial(&self, block: &mut SerialBlock, day: NaiveDate) -> Result<u32, ServiceError> {
+        if block.day == Some(day) && block.next <= block.reserved {
+            return Ok(block.next);
+        }
+        let stored = match self.kv.get(&serial_key(day))? {
             Some(raw) => {
                 // A sealed 8-byte big-endian number (the format `backup::raise_serial` reads).
                 let bytes = record::open(&raw)
@@ -232,15 +254,13 @@ impl Service {
             }
             None => 0,
         };
-        Ok(current.saturating_add(1))
-    }
-
-    fn put_serial(&self, day: NaiveDate, serial: u32) -> Result<(), ServiceError> {
+        let reserved = stored.saturating_add(SERIAL_BLOCK);
         let mut batch = crate::store::WriteBatch::default();
-        batch.put(serial_key(day), record::seal(&u64::from(serial).to_be_bytes()));
+        batch.put(serial_key(day), record::seal(&u64::from(reserved).to_be_bytes()));
         self.kv.apply(&batch)?;
         self.kv.sync()?;
-        Ok(())
+        *block = SerialBlock { day: Some(day), next: stored.saturating_add(1), reserved };
+        Ok(block.next)
     }
 
     /// Records one step of a case (every step of RULES.md is an [`EventKind`]): the schema's

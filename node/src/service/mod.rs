@@ -117,8 +117,8 @@ pub struct Service {
     clock: Arc<Clock>,
     hlc: Mutex<HlcClock>,
     refs: RwLock<Refs>,
-    /// Serialises case-number allocation (read counter, check, write counter, create).
-    intake: Mutex<()>,
+    /// Case-number allocation: the block of serials reserved on disk.
+    intake: Mutex<cases::SerialBlock>,
     /// Serialises local-record updates (tickets, ledgers, consultations).
     desk: Mutex<()>,
     /// Serialise read-check-append per case (striped), so two staff acting on one case at once
@@ -156,7 +156,7 @@ impl Service {
             clock,
             hlc,
             refs,
-            intake: Mutex::new(()),
+            intake: Mutex::new(cases::SerialBlock::default()),
             desk: Mutex::new(()),
             case_locks: (0..CASE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         }

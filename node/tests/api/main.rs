@@ -74,3 +74,48 @@ async fn admin_backup_streams_a_verifiable_copy() {
     let summary = yikou_node::backup::verify(&mut bytes.as_slice()).expect("the backup verifies");
     assert!(summary.documents >= 2, "the catalog and the case: {summary:?}");
 }
+
+/// rule O3: case numbers are this node's own and never issued twice: consecutive within a reserved
+/// block, a refused application takes none, and after a restart numbering continues past the block
+/// reserved on disk.
+#[tokio::test]
+async fn case_numbers_are_consecutive_and_never_reissued_after_a_restart() {
+    use yikou_node::service::{NodeInfo, Service, Staff};
+    let api = Api::hall().await;
+    let clerk = api.login("clerk01").await;
+    let serial = |id: &str| id[15..20].parse::<u32>().expect("serial digits");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = api.post(&clerk, "/api/v1/cases", clerk_intake(&["M01"])).await;
+        assert_eq!(status, 201, "{body:#}");
+        got.push(serial(body["case"]["id"].as_str().expect("id")));
+    }
+    let mut refused = clerk_intake(&["M01"]);
+    refused["applicant"]["id"] = json!("110105194912310021");
+    let (status, _) = api.post(&clerk, "/api/v1/cases", refused).await;
+    assert_eq!(status, 422);
+    let (_, body) = api.post(&clerk, "/api/v1/cases", clerk_intake(&["M01"])).await;
+    got.push(serial(body["case"]["id"].as_str().expect("id")));
+    assert_eq!(got, vec![1, 2, 3]);
+
+    // The same store under a new service (a restart): the next number comes after the block.
+    let old = &api.service;
+    let info: NodeInfo = old.info().clone();
+    let restarted = Service::new(
+        info,
+        old.store().clone(),
+        old.kv().clone(),
+        old.attachments().clone(),
+        old.clock().clone(),
+    );
+    let clerk_staff = Staff {
+        id: yikou_schema::codes::StaffId::new("clerk01"),
+        name: "clerk01".into(),
+        role: yikou_schema::actor::Role::WindowClerk,
+    };
+    let req: yikou_node::service::cases::IntakeRequest =
+        serde_json::from_value(clerk_intake(&["M01"])).expect("request");
+    let answer = restarted.intake(&clerk_staff, &req).expect("intake after restart");
+    let next = serial(&answer.case.id);
+    assert_eq!(next, yikou_node::service::cases::SERIAL_BLOCK + 1);
+}
