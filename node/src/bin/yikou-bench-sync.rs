@@ -22,6 +22,12 @@
 //! - `--profile`: where one document's bootstrap goes (sender's read, frame coding, receiver's
 //!   apply, Automerge steps), each measured on its own.
 //!
+//! `yikou-bench-sync export --dir D --docs N --changed C` writes N case documents (Automerge
+//! `save()`) and the changes of C of them to D, once, for every contender of `scripts/bench.sh`;
+//! `yikou-bench-sync compare --dir D` syncs them (a) between two nodes over loopback QUIC and
+//! (c) with Automerge alone in this process (the limit), bootstrap and reconnect after the C
+//! changed, and prints `RESULT {json}` lines (time, bytes, CPU, peak memory).
+//!
 //! `yikou-bench-sync machine` prints the processor.
 
 #[global_allocator]
@@ -626,6 +632,371 @@ fn profile(hall: &Node, ids: &[String], dir: &Path) -> Result<Vec<(String, f64)>
     Ok(out)
 }
 
+// ----- comparative benchmarks (scripts/bench.sh) -----
+
+/// Documents read or written by one thread of the export and the import.
+const IO_THREADS: usize = 4;
+
+/// Resets this process's peak resident memory (`VmHWM`) to its current size (Linux
+/// `clear_refs` 5), so that the next reading is the peak of what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last [`reset_peak_rss`], in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One line of results for scripts/bench.sh (`RESULT {json}`).
+fn result(system: &str, phase: &str, fields: serde_json::Value) {
+    let mut v = serde_json::json!({ "system": system, "phase": phase });
+    if let (Some(o), Some(f)) = (v.as_object_mut(), fields.as_object()) {
+        o.extend(f.clone());
+    }
+    println!("RESULT {v}");
+}
+
+/// `export --docs N --changed C --dir D`: the same documents for every contender. Fills a
+/// store with N cases as `pair` does (`CaseFactory`, five events), writes each document's
+/// `save()` to `D/docs/{i}.am` (i in serial order; the case ids in `D/ids.txt`), then appends
+/// one event (`next_event`) to C cases spread over the store (`pick`) and writes each one's
+/// changes after its old heads (`save_after`) to `D/changes/{i}.am` (the indices in
+/// `D/changed.txt`).
+fn export(n: u64, changed: usize, out: &Path) -> Result<()> {
+    let tmp = tempfile::Builder::new().prefix("yikou-bench-export.").tempdir()?;
+    let mut ca = Ca::in_memory("基准测试中心", SystemTime::now())?;
+    let hall = Node::new(&mut ca, tmp.path(), HALL)?;
+    let (ids, fill_secs) = fill(&hall.store, n, false)?;
+    std::fs::create_dir_all(out.join("docs"))?;
+    std::fs::create_dir_all(out.join("changes"))?;
+    let indexed: Vec<(usize, &String)> = ids.iter().enumerate().collect();
+    let sizes = par_map(&indexed, IO_THREADS, |(i, id)| {
+        let bytes = hall.store.document_bytes(id)?;
+        std::fs::write(out.join("docs").join(format!("{i}.am")), &bytes)?;
+        Ok(bytes.len())
+    })?;
+    std::fs::write(out.join("ids.txt"), ids.join("\n") + "\n")?;
+    let round = pick(&ids, changed, 0);
+    let f = CaseFactory::new("town-a", 1).map_err(anyhow::Error::msg)?;
+    let mut changed_idx = Vec::new();
+    let mut change_bytes = 0;
+    for id in &round {
+        let i = ids.iter().position(|x| x == id).context("picked id listed")?;
+        let old: Vec<ChangeHash> = hall.store.heads(id)?.context("changed case held")?;
+        let case = hall.store.case(id)?;
+        hall.store.append(id, &[f.next_event(&case)])?;
+        let delta = hall.store.changes_after(id, &old)?.context("held")?;
+        if delta.whole {
+            bail!("the delta of {id} is the whole document");
+        }
+        change_bytes += delta.bytes.len();
+        std::fs::write(out.join("changes").join(format!("{i}.am")), &delta.bytes)?;
+        changed_idx.push(i.to_string());
+    }
+    std::fs::write(out.join("changed.txt"), changed_idx.join("\n") + "\n")?;
+    let total: usize = sizes.iter().sum();
+    println!(
+        "exported {n} documents ({total} B saved, {:.0} B/doc; made in {fill_secs:.1} s) and {} changes ({change_bytes} B) to {}",
+        total as f64 / n as f64,
+        changed_idx.len(),
+        out.display()
+    );
+    result(
+        "documents",
+        "export",
+        serde_json::json!({ "docs": n, "bytes": total, "changed": changed_idx.len(), "change_bytes": change_bytes }),
+    );
+    Ok(())
+}
+
+/// The exported documents: (case id, saved bytes) in order, and (index, change bytes).
+type Exported = (Vec<(String, Vec<u8>)>, Vec<(usize, Vec<u8>)>);
+
+fn read_export(dir: &Path) -> Result<Exported> {
+    let ids: Vec<String> = std::fs::read_to_string(dir.join("ids.txt"))
+        .context("ids.txt: run `yikou-bench-sync export` first")?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let indexed: Vec<(usize, String)> = ids.into_iter().enumerate().collect();
+    let docs = par_map(&indexed, IO_THREADS, |(i, id)| {
+        Ok((id.clone(), std::fs::read(dir.join("docs").join(format!("{i}.am")))?))
+    })?;
+    let mut changes = Vec::new();
+    for l in std::fs::read_to_string(dir.join("changed.txt"))?.lines().filter(|l| !l.is_empty()) {
+        let i: usize = l.parse()?;
+        changes.push((i, std::fs::read(dir.join("changes").join(format!("{i}.am")))?));
+    }
+    Ok((docs, changes))
+}
+
+/// `compare --dir D [--skip-yikou] [--skip-automerge]`: (a) Yikou, two nodes over loopback
+/// QUIC, and (c) Automerge alone in this process, on the exported documents; prints RESULT
+/// lines. (b), automerge-repo, is tests/bench-js.
+async fn compare(dir: &Path, skip_yikou: bool, skip_automerge: bool) -> Result<()> {
+    let (docs, changes) = read_export(dir)?;
+    println!("== compare: {} documents, {} changed; machine: {}", docs.len(), changes.len(), machine());
+    if !skip_yikou {
+        compare_yikou(&docs, &changes).await?;
+    }
+    if !skip_automerge {
+        compare_automerge(&docs, &changes)?;
+    }
+    Ok(())
+}
+
+async fn compare_yikou(docs: &[(String, Vec<u8>)], changes: &[(usize, Vec<u8>)]) -> Result<()> {
+    let base = std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    let tmp = tempfile::Builder::new().prefix("yikou-bench-compare.").tempdir_in(base)?;
+    let mut ca = Ca::in_memory("基准测试中心", SystemTime::now())?;
+    let hall = Node::new(&mut ca, tmp.path(), HALL)?;
+    let annex = Node::new(&mut ca, tmp.path(), ANNEX)?;
+    let n = docs.len() as u64;
+    let t = Instant::now();
+    par_map(docs, IO_THREADS, |(id, bytes)| Ok(hall.store.apply_remote(id, bytes)?))?;
+    println!("the hall holds the {n} documents (applied in {:.1} s, untimed)", t.elapsed().as_secs_f64());
+
+    // Bootstrap, through a perfect relay to count the UDP bytes as well.
+    let rh = hall.start(None, false).await?;
+    let hall_addr = rh.local_addr().context("hall address")?;
+    let relay = Relay::start("127.0.0.1:0".parse()?, hall_addr, Impairment::default(), RELAY_SEED).await?;
+    reset_peak_rss();
+    let (t0, cpu0) = (Instant::now(), cpu_secs());
+    let ra = annex.start(Some((HALL, relay.local_addr())), false).await?;
+    let held =
+        wait_for("the annex holds every case", Duration::from_secs(3_600), Duration::from_millis(5), || {
+            Ok(annex.store.doc_count()? >= n)
+        })
+        .await?
+        .as_secs_f64();
+    let held_cpu = cpu_secs() - cpu0;
+    wait_for("both sides checkpointed", Duration::from_secs(600), Duration::from_millis(20), || {
+        both_checkpointed(&hall, &annex)
+    })
+    .await?;
+    let settled = t0.elapsed().as_secs_f64();
+    let boot = settle_bytes(&ra, HALL, Duration::from_millis(500)).await;
+    let (cpu, rss) = (cpu_secs() - cpu0, peak_rss_kib());
+    let udp = relay.stats();
+    println!("bootstrap: {n} documents held after {held:.2} s, both checkpointed after {settled:.2} s");
+    result(
+        "yikou",
+        "bootstrap",
+        serde_json::json!({
+            "docs": n, "done": n, "secs": held, "settled_secs": settled,
+            "bytes": boot.bytes_sent + boot.bytes_received, "udp_bytes": udp.bytes, "datagrams": udp.forwarded,
+            "cpu_secs": held_cpu, "cpu_secs_settled": cpu, "peak_rss_kib": rss,
+        }),
+    );
+    stop(ra, &rh).await?;
+    relay.shutdown().await;
+
+    // Reconnect after C documents changed on the hall while the annex was away.
+    let t = Instant::now();
+    for (i, bytes) in changes {
+        let id = &docs.get(*i).context("changed index")?.0;
+        hall.store.apply_remote(id, bytes)?;
+    }
+    println!("the hall applied the {} changes (untimed, {:.2} s)", changes.len(), t.elapsed().as_secs_f64());
+    let seq0 = annex.store.last_seq()?;
+    let relay = Relay::start("127.0.0.1:0".parse()?, hall_addr, Impairment::default(), RELAY_SEED).await?;
+    let hall_before = peer(&rh, ANNEX);
+    reset_peak_rss();
+    let (t0, cpu0) = (Instant::now(), cpu_secs());
+    let ra = annex.start(Some((HALL, relay.local_addr())), false).await?;
+    let applied =
+        wait_for("the annex applied the changes", Duration::from_secs(600), Duration::from_millis(1), || {
+            Ok(annex.store.last_seq()? >= seq0 + changes.len() as u64)
+        })
+        .await?
+        .as_secs_f64();
+    let applied_cpu = cpu_secs() - cpu0;
+    wait_for("the hall caught up", Duration::from_secs(60), Duration::from_millis(2), || {
+        let h = peer(&rh, ANNEX);
+        Ok(h.sessions > hall_before.sessions && h.connected && h.caught_up)
+    })
+    .await?;
+    let settled = t0.elapsed().as_secs_f64();
+    let p = quiet_status(&ra, &rh, Duration::from_millis(500)).await?;
+    let (cpu, rss) = (cpu_secs() - cpu0, peak_rss_kib());
+    let udp = relay.stats();
+    stop(ra, &rh).await?;
+    relay.shutdown().await;
+    for (i, _) in changes {
+        let id = &docs.get(*i).context("changed index")?.0;
+        if hall.store.heads(id)? != annex.store.heads(id)? {
+            bail!("reconnect: the annex's heads of {id} differ from the hall's");
+        }
+    }
+    println!("reconnect: {} changes applied after {applied:.3} s", changes.len());
+    result(
+        "yikou",
+        "reconnect",
+        serde_json::json!({
+            "docs": n, "changed": changes.len(), "done": changes.len(), "secs": applied, "settled_secs": settled,
+            "bytes": p.bytes_sent + p.bytes_received, "udp_bytes": udp.bytes, "datagrams": udp.forwarded,
+            "cpu_secs": applied_cpu, "cpu_secs_settled": cpu, "peak_rss_kib": rss,
+        }),
+    );
+    rh.shutdown().await;
+    Ok(())
+}
+
+/// Runs Automerge's sync protocol between `a` and `b` in memory until neither has anything to
+/// send; returns (messages, bytes).
+fn sync_pair(
+    a: &mut AutoCommit,
+    sa: &mut automerge::sync::State,
+    b: &mut AutoCommit,
+    sb: &mut automerge::sync::State,
+) -> Result<(usize, usize)> {
+    use automerge::sync::{Message as SyncMessage, SyncDoc};
+    let (mut messages, mut bytes) = (0, 0);
+    // Both sides' messages go through their encoding, as on a wire.
+    let mut carry = |m: SyncMessage| -> Result<SyncMessage> {
+        let e = m.encode();
+        messages += 1;
+        bytes += e.len();
+        Ok(SyncMessage::decode(&e)?)
+    };
+    for _ in 0..SYNC_ROUNDS_MAX {
+        let mut progress = false;
+        if let Some(m) = a.sync().generate_sync_message(sa) {
+            b.sync().receive_sync_message(sb, carry(m)?)?;
+            progress = true;
+        }
+        if let Some(m) = b.sync().generate_sync_message(sb) {
+            a.sync().receive_sync_message(sa, carry(m)?)?;
+            progress = true;
+        }
+        if !progress {
+            return Ok((messages, bytes));
+        }
+    }
+    bail!("the sync protocol did not finish in {SYNC_ROUNDS_MAX} rounds")
+}
+
+/// Rounds of the in-memory sync protocol for one document pair at most.
+const SYNC_ROUNDS_MAX: usize = 100;
+
+fn compare_automerge(docs: &[(String, Vec<u8>)], changes: &[(usize, Vec<u8>)]) -> Result<()> {
+    use automerge::sync::State;
+    let n = docs.len();
+    // Side A holds the documents in memory (untimed), as automerge-repo's process A does.
+    let mut a: Vec<AutoCommit> = docs.iter().map(|(_, b)| AutoCommit::load(b)).collect::<Result<_, _>>()?;
+
+    // (c1) The sync protocol, one document pair after another, one thread.
+    reset_peak_rss();
+    let (t0, cpu0) = (Instant::now(), cpu_secs());
+    let mut b: Vec<AutoCommit> = Vec::with_capacity(n);
+    let mut states: Vec<(State, State)> = Vec::with_capacity(n);
+    let (mut messages, mut bytes) = (0, 0);
+    for da in a.iter_mut() {
+        let (mut sa, mut sb) = (State::new(), State::new());
+        let mut db = AutoCommit::new();
+        let (m, by) = sync_pair(da, &mut sa, &mut db, &mut sb)?;
+        messages += m;
+        bytes += by;
+        b.push(db);
+        states.push((sa, sb));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let (cpu, rss) = (cpu_secs() - cpu0, peak_rss_kib());
+    println!("automerge sync protocol: {n} documents in {secs:.2} s, {messages} messages, {bytes} B");
+    result(
+        "automerge",
+        "bootstrap",
+        serde_json::json!({ "docs": n, "done": n, "secs": secs, "bytes": bytes, "messages": messages,
+            "cpu_secs": cpu, "peak_rss_kib": rss }),
+    );
+
+    // (c2) save() on A, load() on B: the cheapest way to copy a document whole.
+    reset_peak_rss();
+    let (t0, cpu0) = (Instant::now(), cpu_secs());
+    let mut copied = Vec::with_capacity(n);
+    let mut bytes = 0;
+    for da in a.iter_mut() {
+        let saved = da.save();
+        bytes += saved.len();
+        copied.push(AutoCommit::load(&saved)?);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let (cpu, rss) = (cpu_secs() - cpu0, peak_rss_kib());
+    drop(copied);
+    result(
+        "automerge-save-load",
+        "bootstrap",
+        serde_json::json!({ "docs": n, "done": n, "secs": secs, "bytes": bytes, "cpu_secs": cpu, "peak_rss_kib": rss }),
+    );
+
+    // Reconnect: the changes reach A; both sides kept their sync states (encoded and decoded, as
+    // a peer persists them), and sync every pair again (a peer does not know which changed)…
+    for (i, bytes) in changes {
+        a.get_mut(*i).context("changed index")?.load_incremental(bytes)?;
+    }
+    let mut persisted: Vec<(State, State)> = states
+        .iter()
+        .map(|(sa, sb)| Ok((State::decode(&sa.encode())?, State::decode(&sb.encode())?)))
+        .collect::<Result<_>>()?;
+    reset_peak_rss();
+    let (t0, cpu0) = (Instant::now(), cpu_secs());
+    let (mut messages, mut bytes) = (0, 0);
+    for ((da, db), (sa, sb)) in a.iter_mut().zip(b.iter_mut()).zip(persisted.iter_mut()) {
+        let (m, by) = sync_pair(da, sa, db, sb)?;
+        messages += m;
+        bytes += by;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let (cpu, rss) = (cpu_secs() - cpu0, peak_rss_kib());
+    for (i, _) in changes {
+        if a[*i].get_heads() != b[*i].get_heads() {
+            bail!("in-process reconnect: document {i} differs");
+        }
+    }
+    result(
+        "automerge",
+        "reconnect",
+        serde_json::json!({ "docs": n, "changed": changes.len(), "done": changes.len(), "secs": secs,
+            "bytes": bytes, "messages": messages, "cpu_secs": cpu, "peak_rss_kib": rss, "pairs": n }),
+    );
+
+    // …and only the changed pairs (a peer told which documents changed): the limit. B as it was
+    // before the reconnect (the document without its change), with the states of then.
+    let mut b2: Vec<AutoCommit> = Vec::new();
+    let mut pairs = Vec::new();
+    for (i, _) in changes {
+        let (sa, sb) = states.get(*i).context("changed index")?;
+        pairs.push((*i, State::decode(&sa.encode())?, State::decode(&sb.encode())?));
+        b2.push(AutoCommit::load(&docs[*i].1)?);
+    }
+    reset_peak_rss();
+    let (t0, cpu0) = (Instant::now(), cpu_secs());
+    let (mut messages, mut bytes) = (0, 0);
+    for ((i, sa, sb), db) in pairs.iter_mut().zip(b2.iter_mut()) {
+        let (m, by) = sync_pair(&mut a[*i], sa, db, sb)?;
+        messages += m;
+        bytes += by;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let (cpu, rss) = (cpu_secs() - cpu0, peak_rss_kib());
+    result(
+        "automerge-changed-only",
+        "reconnect",
+        serde_json::json!({ "docs": n, "changed": changes.len(), "done": changes.len(), "secs": secs,
+            "bytes": bytes, "messages": messages, "cpu_secs": cpu, "peak_rss_kib": rss, "pairs": changes.len() }),
+    );
+    Ok(())
+}
+
 // ----- the run -----
 
 struct Figures {
@@ -914,8 +1285,21 @@ fn main() -> Result<()> {
             None => Ok(None),
         }
     };
+    let path_arg = |f: &str| -> Result<std::path::PathBuf> {
+        let i = args.iter().position(|a| a == f).with_context(|| format!("{f} DIR is required"))?;
+        Ok(args.get(i + 1).context("a directory")?.into())
+    };
     match args.get(1).map(String::as_str) {
         Some("machine") => println!("{}", machine()),
+        Some("export") => {
+            let dir = path_arg("--dir")?;
+            export(value("--docs")?.unwrap_or(10_000), value("--changed")?.unwrap_or(100) as usize, &dir)?;
+        }
+        Some("compare") => {
+            let dir = path_arg("--dir")?;
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            rt.block_on(compare(&dir, flag("--skip-yikou"), flag("--skip-automerge")))?;
+        }
         Some("pair") => {
             let o = Opts {
                 docs: value("--docs")?.unwrap_or(10_000),
@@ -929,7 +1313,8 @@ fn main() -> Result<()> {
             rt.block_on(pair(o))?;
         }
         _ => bail!(
-            "usage: yikou-bench-sync machine | pair [--docs N] [--receipt] [--changed C] [--baseline] [--profile] [--relay]"
+            "usage: yikou-bench-sync machine | pair [--docs N] [--receipt] [--changed C] [--baseline] [--profile] [--relay] \
+             | export --dir D [--docs N] [--changed C] | compare --dir D [--skip-yikou] [--skip-automerge]"
         ),
     }
     Ok(())
