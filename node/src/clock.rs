@@ -62,7 +62,9 @@ pub const CLOCK_OFFSET_MS_MAX: i64 = 30 * 24 * 3_600_000;
 /// Why [`CLOCK_OFFSET_ENV`] was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockOffsetError {
-    #[error("环境变量 YIKOU_CLOCK_OFFSET_MS 的值「{0}」不是整数毫秒数(例如 7200000 表示快 2 小时,-7200000 表示慢 2 小时)")]
+    #[error(
+        "环境变量 YIKOU_CLOCK_OFFSET_MS 的值「{0}」不是整数毫秒数(例如 7200000 表示快 2 小时,-7200000 表示慢 2 小时)"
+    )]
     NotANumber(String),
     #[error("环境变量 YIKOU_CLOCK_OFFSET_MS 的值 {0} 超出允许范围(正负 30 天以内)")]
     OutOfRange(i64),

@@ -87,9 +87,14 @@ struct Args {
     /// The short set for CI (partition, kill-hall, loss) with shorter phases.
     #[arg(long)]
     ci: bool,
-    /// Seed of the relays' decisions and of the load's choices (default: from the time).
+    /// Seed of the relays' decisions and of the load's choices (default: $YIKOU_SEED, else from
+    /// the time).
     #[arg(long)]
     seed: Option<u64>,
+    /// full-disk: use the file-size limit (RLIMIT_FSIZE) even where a small filesystem can be
+    /// mounted.
+    #[arg(long)]
+    no_mount: bool,
     /// Keep every scenario's directory (a failed scenario's is always kept).
     #[arg(long)]
     keep: bool,
@@ -150,7 +155,13 @@ struct Api {
 
 impl Api {
     /// `Err` only when no answer came (connection refused or reset, timeout).
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Result<(u16, Value)> {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
         let method = reqwest::Method::from_bytes(method.as_bytes())?;
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -297,8 +308,12 @@ struct NodeOptions {
 impl Net {
     async fn new(bin: &Path, root: &Path, seed: u64) -> Result<Net> {
         let ca = root.join("ca");
-        yikou(bin, vec!["ca".into(), "init".into(), path_arg(&ca), "--name".into(), "故障测试县 CA".into()], None)
-            .await?;
+        yikou(
+            bin,
+            vec!["ca".into(), "init".into(), path_arg(&ca), "--name".into(), "故障测试县 CA".into()],
+            None,
+        )
+        .await?;
         let http = reqwest::Client::builder().timeout(Duration::from_millis(REQUEST_TIMEOUT_MS)).build()?;
         Ok(Net {
             bin: bin.to_path_buf(),
@@ -389,7 +404,13 @@ impl Net {
         if spec.is_hall() {
             let catalog = self.root.join("catalog.toml");
             std::fs::write(&catalog, yikou_schema::catalog::SAMPLE_TOML)?;
-            let args = vec!["catalog".into(), "import".into(), "--dir".into(), path_arg(&proc.dir), path_arg(&catalog)];
+            let args = vec![
+                "catalog".into(),
+                "import".into(),
+                "--dir".into(),
+                path_arg(&proc.dir),
+                path_arg(&catalog),
+            ];
             yikou(&self.bin, args, None).await?;
         }
         start(&self.bin, &mut proc).await?;
@@ -425,7 +446,10 @@ impl Net {
         let config = proc.dir.join("yikou.toml");
         let text = std::fs::read_to_string(&config)?;
         let patched = text
-            .replace("requests_per_second = 50\n", &format!("requests_per_second = {SUITE_REQUESTS_PER_SECOND}\n"))
+            .replace(
+                "requests_per_second = 50\n",
+                &format!("requests_per_second = {SUITE_REQUESTS_PER_SECOND}\n"),
+            )
             .replace("burst = 100\n", &format!("burst = {SUITE_REQUESTS_PER_SECOND}\n"));
         if patched == text {
             bail!("{}: the rate-limit keys of yikou.toml were not found", config.display());
@@ -710,7 +734,8 @@ fn homes(origin: &'static str) -> Vec<&'static str> {
 
 /// The ids a node lists (every case it holds: fewer than [`LIST_LIMIT`] per scenario).
 async fn listed(api: &Api, token: &str) -> Option<BTreeSet<String>> {
-    let (s, v) = api.call("GET", &format!("/api/v1/cases?limit={LIST_LIMIT}"), Some(token), None).await.ok()?;
+    let (s, v) =
+        api.call("GET", &format!("/api/v1/cases?limit={LIST_LIMIT}"), Some(token), None).await.ok()?;
     if s != 200 {
         return None;
     }
@@ -722,7 +747,8 @@ async fn listed(api: &Api, token: &str) -> Option<BTreeSet<String>> {
 async fn case_problem(apis: Vec<(Api, String)>, id: String, acked: Acked) -> Option<String> {
     let mut first: Option<Value> = None;
     for (api, token) in &apis {
-        let timeline = match api.call("GET", &format!("/api/v1/cases/{id}/timeline"), Some(token), None).await {
+        let timeline = match api.call("GET", &format!("/api/v1/cases/{id}/timeline"), Some(token), None).await
+        {
             Ok((200, v)) if v.is_array() => v,
             Ok((s, _)) => return Some(format!("{id}: {} answers {s}", api.node)),
             Err(e) => return Some(format!("{id}: {e:#}")),
@@ -751,7 +777,9 @@ async fn case_problem(apis: Vec<(Api, String)>, id: String, acked: Acked) -> Opt
     for want in &acked.kinds {
         match kinds[at..].iter().position(|k| k == want) {
             Some(p) => at += p + 1,
-            None => return Some(format!("{id}: acknowledged step {want} missing or out of order ({kinds:?})")),
+            None => {
+                return Some(format!("{id}: acknowledged step {want} missing or out of order ({kinds:?})"));
+            }
         }
     }
     None
@@ -849,6 +877,7 @@ struct Outcome {
 
 struct Ctx {
     bin: PathBuf,
+    no_mount: bool,
     seed: u64,
     timing: Timing,
 }
@@ -873,7 +902,13 @@ fn sleep_ms(ms: u64) -> tokio::time::Sleep {
     tokio::time::sleep(Duration::from_millis(ms))
 }
 
-fn outcome(name: &str, v: Verdict, mut notes: Vec<String>, mut extra: Vec<String>, ledger: &Ledger) -> Outcome {
+fn outcome(
+    name: &str,
+    v: Verdict,
+    mut notes: Vec<String>,
+    mut extra: Vec<String>,
+    ledger: &Ledger,
+) -> Outcome {
     let unanswered = ledger.unanswered.load(Ordering::Relaxed);
     if unanswered > 0 {
         notes.push(format!("{unanswered} requests unanswered"));
@@ -922,7 +957,9 @@ async fn partition(ctx: &Ctx, root: &Path) -> Result<Outcome> {
     }
     net.relay(TOWN_A.name)?.partition(false);
     let v = verify(&net, &ledger, Duration::from_millis(CONVERGE_MS_MAX)).await?;
-    let notes = vec![format!("{made} cases made at town-a while cut off, {handed} handed over at the hall meanwhile")];
+    let notes = vec![format!(
+        "{made} cases made at town-a while cut off, {handed} handed over at the hall meanwhile"
+    )];
     let out = outcome("partition", v, notes, extra, &ledger);
     net.shutdown().await;
     Ok(out)
@@ -1139,7 +1176,7 @@ fn mount_small_fs(dir: &Path, bytes: u64) -> bool {
 async fn full_disk(ctx: &Ctx, root: &Path) -> Result<Outcome> {
     let t = ctx.timing;
     let mount = root.join("small-fs");
-    let mounted = mount_small_fs(&mount, FULL_DISK_BYTES);
+    let mounted = !ctx.no_mount && mount_small_fs(&mount, FULL_DISK_BYTES);
     let options = if mounted {
         NodeOptions { dir: Some(mount.join(TOWN_A.name)), ..NodeOptions::default() }
     } else {
@@ -1152,7 +1189,13 @@ async fn full_disk(ctx: &Ctx, root: &Path) -> Result<Outcome> {
     result
 }
 
-async fn full_disk_run(ctx: &Ctx, root: &Path, t: Timing, options: NodeOptions, mounted: bool) -> Result<Outcome> {
+async fn full_disk_run(
+    ctx: &Ctx,
+    root: &Path,
+    t: Timing,
+    options: NodeOptions,
+    mounted: bool,
+) -> Result<Outcome> {
     let mut net = Net::standard(&ctx.bin, root, ctx.seed, &[(TOWN_A, options)]).await?;
     let ledger = Arc::new(Ledger::default());
     let load = Load::start(&net, &ledger, &[TOWN_A.name], 2, t.pace_ms / 2)?;
@@ -1182,7 +1225,10 @@ async fn full_disk_run(ctx: &Ctx, root: &Path, t: Timing, options: NodeOptions, 
     };
     let alive = net.node_mut(TOWN_A.name)?.alive();
     if !alive {
-        extra.push(format!("town-a died; its log ends:\n{}", tail(&net.node(TOWN_A.name)?.log, LOG_TAIL_LINES)));
+        extra.push(format!(
+            "town-a died; its log ends:\n{}",
+            tail(&net.node(TOWN_A.name)?.log, LOG_TAIL_LINES)
+        ));
     } else {
         let api = net.api(TOWN_A.name)?;
         let reads = match api.login("clerk").await {
@@ -1201,7 +1247,7 @@ async fn full_disk_run(ctx: &Ctx, root: &Path, t: Timing, options: NodeOptions, 
     let how = if mounted {
         format!("tmpfs of {} MiB", FULL_DISK_BYTES >> 20)
     } else {
-        format!("RLIMIT_FSIZE {} MiB (no mount here)", FULL_DISK_BYTES >> 20)
+        format!("RLIMIT_FSIZE {} MiB (no small filesystem mounted)", FULL_DISK_BYTES >> 20)
     };
     let out = outcome("full-disk", v, vec![how, refusal], extra, &ledger);
     net.shutdown().await;
@@ -1285,15 +1331,28 @@ fn print_table(outcomes: &[Outcome]) {
             o.notes.join("; ")
         );
     }
+    let acked: usize = outcomes.iter().map(|o| o.acked).sum();
+    let lost: usize = outcomes.iter().map(|o| o.acked - o.found.min(o.acked)).sum();
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    println!(
+        "faults: {} scenarios, {} failed; {acked} cases acknowledged, {lost} lost",
+        outcomes.len(),
+        failed
+    );
 }
 
 async fn main_async(args: Args) -> Result<bool> {
     let exe = std::env::current_exe()?;
-    let bin = exe.parent().map(|d| d.join("yikou")).ok_or_else(|| anyhow!("no directory of {}", exe.display()))?;
+    let bin =
+        exe.parent().map(|d| d.join("yikou")).ok_or_else(|| anyhow!("no directory of {}", exe.display()))?;
     if !bin.exists() {
         bail!("{} not found: build the yikou binary first (cargo build -p yikou-node)", bin.display());
     }
-    let seed = args.seed.unwrap_or_else(|| yikou_node::clock::now_ms().unsigned_abs() % 1_000_000);
+    // scripts/test.sh exports one seed for every randomised test of its run.
+    let seed = args
+        .seed
+        .or_else(|| std::env::var("YIKOU_SEED").ok().and_then(|s| s.trim().parse().ok()))
+        .unwrap_or_else(|| yikou_node::clock::now_ms().unsigned_abs() % 1_000_000);
     let timing = if args.ci {
         Timing { warmup_ms: 4_000, fault_ms: 10_000, pace_ms: 150 }
     } else {
@@ -1311,7 +1370,7 @@ async fn main_async(args: Args) -> Result<bool> {
         }
     }
     println!("yikou fault suite: seed {seed} (replay: --seed {seed}), scenarios: {}", names.join(", "));
-    let ctx = Ctx { bin, seed, timing };
+    let ctx = Ctx { bin, no_mount: args.no_mount, seed, timing };
     let mut outcomes = Vec::new();
     for name in &names {
         let temp = tempfile::Builder::new().prefix(&format!("yikou-faults-{name}-")).tempdir()?;
