@@ -667,7 +667,7 @@ async fn clerk(api: Api, ledger: Arc<Ledger>, stopped: watch::Receiver<bool>, pa
             Ok((201, v)) => {
                 let Some(id) = v["case"]["id"].as_str() else { continue };
                 ledger.ack(id, api.node);
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     let path = format!("/api/v1/cases/{id}/accept");
                     match api.call("POST", &path, Some(&t), Some(json!({ "presented": [] }))).await {
                         Ok((s, _)) if (200..300).contains(&s) => ledger.step(id, "accepted"),
