@@ -18,12 +18,14 @@ cd "$(dirname "$0")/.."
 
 profile=release
 args=()
-for a in "$@"; do
-  case "$a" in
-    --ci) profile=debug; args+=("$a") ;;
-    -*) args+=("$a") ;;
-    *) args+=(--scenario "$a") ;;
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ci) profile=debug; args+=("$1") ;;
+    --seed|--scenario) args+=("$1" "${2:?$1 needs a value}"); shift ;;
+    -*) args+=("$1") ;;
+    *) args+=(--scenario "$1") ;;
   esac
+  shift
 done
 
 # The CI part reuses the debug build that the cargo tests already made (a release build from
