@@ -1295,7 +1295,7 @@ async fn restore(ctx: &Ctx, root: &Path) -> Result<Outcome> {
     load.stop().await;
     let mut v = verify(&net, &ledger, Duration::from_millis(CONVERGE_MS_MAX), Instant::now()).await?;
     // The table's time is the recovery's: from the restore until every case was back.
-    v.converged = back.converged.and(v.converged);
+    v.converged = v.converged.and(back.converged);
     v.problems.extend(back.problems);
     let notes = vec![format!(
         "{in_backup} cases in the backup, {after_backup} made after it, {handed} handed over at the hall; then {} more made after the restore",
