@@ -57,6 +57,16 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked --doc 2>&1 | tee "$log"
 cargo test --workspace --locked --all-targets "$@" 2>&1 | tee -a "$log"
 
+# The fault suite's CI part (docs/RELIABILITY.md): real node processes through a partition, a
+# SIGKILL of the hall under load and a lossy link; every acknowledged case must be found everywhere
+# (about 2 minutes on 2 cores, reusing the debug build above). Its table closes with "faults:".
+faults_status=0
+scripts/faults.sh --ci 2>&1 | tee -a "$log" || faults_status=$?
+
 # One closing line over every test binary of the run.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+if [ "$faults_status" != 0 ]; then
+  echo "fault suite (CI part) failed: see its table above" >&2
+  exit "$faults_status"
+fi

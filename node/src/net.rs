@@ -14,7 +14,7 @@
 //! by TLS before any message; the name in the certificate must match the peer dialled and the
 //! `Hello`, and its role and scope become the session's [`ScopePolicy`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -39,6 +39,10 @@ pub const STORAGE_REQUESTS_MAX: usize = 4_096;
 pub const DOCS_BEHIND_COUNT_MAX: usize = 100_000;
 /// Wait this long for a refusal to reach the peer before closing the connection.
 const CLOSE_GRACE_MS: u64 = 1_000;
+/// How long a peer's new inbound connection waits for the stale session it replaces to end.
+const SESSION_REPLACE_WAIT_MS: u64 = 5_000;
+/// How often it looks.
+const SESSION_REPLACE_POLL_MS: u64 = 20;
 /// Attachment transfers served at once per connection (each on its own stream).
 pub const ATTACHMENT_STREAMS_MAX: usize = 8;
 /// Bytes read from an attachment stream before they are written to the partial file.
@@ -126,7 +130,9 @@ struct Ctx {
     cfg: NetConfig,
     client: quinn::ClientConfig,
     status: Mutex<BTreeMap<String, PeerStatus>>,
-    active: Mutex<HashSet<String>>,
+    /// Peers with a session, and whether that session's connection came in (accepted) or went
+    /// out (dialled).
+    active: Mutex<HashMap<String, bool>>,
     conns: Mutex<HashMap<String, (quinn::Connection, ScopePolicy)>>,
     attachments: Option<Arc<AttachmentStore>>,
     shutdown: watch::Receiver<bool>,
@@ -168,7 +174,7 @@ impl Replicator {
             cfg: cfg.clone(),
             client,
             status: Mutex::new(BTreeMap::new()),
-            active: Mutex::new(HashSet::new()),
+            active: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             attachments,
             shutdown,
@@ -257,7 +263,7 @@ async fn accept_loop(ctx: Arc<Ctx>, endpoint: quinn::Endpoint) {
             };
             match conn.accept_bi().await {
                 Ok((send, recv)) => {
-                    let _ = run_session(ctx, conn, send, recv, peer).await;
+                    let _ = run_session(ctx, conn, send, recv, peer, true).await;
                 }
                 Err(e) => tracing::debug!(error = %e, "no session stream"),
             }
@@ -302,20 +308,52 @@ async fn dial_once(ctx: &Arc<Ctx>, endpoint: &quinn::Endpoint, peer: &PeerAddr) 
         return Err(format!("{} 处的节点是“{}”,不是“{}”", peer.addr, identity.name, peer.name));
     }
     let (send, recv) = conn.open_bi().await.map_err(|e| format!("无法打开同步流:{e}"))?;
-    run_session(ctx.clone(), conn, send, recv, identity).await
+    run_session(ctx.clone(), conn, send, recv, identity, false).await
 }
 
 struct ActiveGuard<'a>(&'a Ctx, String);
 
 impl Drop for ActiveGuard<'_> {
     fn drop(&mut self) {
-        if let Ok(mut a) = self.0.active.lock() {
-            a.remove(&self.1);
-        }
+        // The session's claim goes last: a session replacing this one starts only after it, so
+        // nothing here removes what the new one sets up.
         if let Ok(mut c) = self.0.conns.lock() {
             c.remove(&self.1);
         }
         with_status(self.0, &self.1, |p| p.connected = false);
+        if let Ok(mut a) = self.0.active.lock() {
+            a.remove(&self.1);
+        }
+    }
+}
+
+/// Claims the one session with `name`. A new inbound connection from a peer whose earlier inbound
+/// session is still open replaces it: a peer dials one connection at a time, so the old one is
+/// dead (the peer restarted after a crash, or its close was lost) and would otherwise shut the
+/// peer out until the idle timeout. Any other duplicate — both sides dialling each other — is
+/// refused, so that two live sessions never push each other out.
+async fn claim_session(ctx: &Ctx, name: &str, inbound: bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(SESSION_REPLACE_WAIT_MS);
+    loop {
+        let old_inbound = {
+            let Ok(mut active) = ctx.active.lock() else { return false };
+            match active.get(name) {
+                None => {
+                    active.insert(name.to_string(), inbound);
+                    return true;
+                }
+                Some(old) => *old,
+            }
+        };
+        if !(inbound && old_inbound) || tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        let old = ctx.conns.lock().ok().and_then(|c| c.get(name).map(|(conn, _)| conn.clone()));
+        if let Some(old) = old {
+            tracing::info!(peer = %name, "a new connection from the peer replaces its stale session");
+            old.close(3u32.into(), b"replaced_by_new_session");
+        }
+        tokio::time::sleep(Duration::from_millis(SESSION_REPLACE_POLL_MS)).await;
     }
 }
 
@@ -337,10 +375,10 @@ async fn run_session(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
     peer: NodeIdentity,
+    inbound: bool,
 ) -> Result<(), String> {
     let name = peer.name.clone();
-    let fresh = ctx.active.lock().map(|mut a| a.insert(name.clone())).unwrap_or(false);
-    if !fresh {
+    if !claim_session(&ctx, &name, inbound).await {
         conn.close(2u32.into(), b"duplicate_session");
         return Err(format!("与 {name} 已有一个同步会话"));
     }

@@ -214,8 +214,24 @@ async fn scheduler(service: Arc<Service>, interval: Duration, mut stopped: watch
 }
 
 /// `yikou run`: starts the node and runs until Ctrl-C / SIGTERM.
+/// The environment variable [`crate::clock::CLOCK_OFFSET_ENV`] (a test and fault-injection
+/// setting) moves the node's clock, read once here.
 pub async fn run(config: Config) -> Result<()> {
-    let node = RunningNode::start(&config, StartOptions::default()).await?;
+    let clock = Clock::from_env().with_context(|| format!("无法启动节点 {}", config.node.name))?;
+    if clock.offset_ms() != 0 {
+        tracing::warn!(
+            offset_ms = clock.offset_ms(),
+            "{} is set: this node's clock is moved (testing only)",
+            crate::clock::CLOCK_OFFSET_ENV
+        );
+        println!(
+            "注意:本节点时钟按环境变量 {} 偏移 {} 毫秒(仅供测试)",
+            crate::clock::CLOCK_OFFSET_ENV,
+            clock.offset_ms()
+        );
+    }
+    let options = StartOptions { clock: Arc::new(clock), ..StartOptions::default() };
+    let node = RunningNode::start(&config, options).await?;
     println!("节点 {} 已启动:HTTP http://{}", config.node.name, node.http_addr);
     if let Some(addr) = node.sync_addr {
         println!("同步(QUIC)监听 {addr}");
