@@ -170,8 +170,23 @@ impl From<CatalogErrors> for ServiceError {
     }
 }
 
+/// A store error caused by a full disk (ENOSPC, or EFBIG under a file-size limit).
+fn disk_full(e: &StoreError) -> bool {
+    let text = e.to_string();
+    ["os error 28", "No space left", "os error 27", "File too large"].iter().any(|m| text.contains(m))
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
+        if disk_full(&e) {
+            // O2: nothing acknowledged is lost; what could not be written was not acknowledged.
+            return ServiceError::new(
+                507,
+                "store.disk_full",
+                Some("O2"),
+                "本节点磁盘空间已满:这次办理没有保存,已保存的办件不受影响。请联系系统管理员清理磁盘后重启节点",
+            );
+        }
         let status = match &e {
             StoreError::NotFound(_) => 404,
             StoreError::AlreadyExists(_) => 409,
@@ -181,5 +196,21 @@ impl From<StoreError> for ServiceError {
             _ => 500,
         };
         ServiceError::new(status, e.code(), None, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rule O2: a full disk is told to the clerk plainly, as such.
+    #[test]
+    fn a_full_disk_is_a_507_with_a_plain_message() {
+        let full = StoreError::SyncFailed("No space left on device (os error 28)".into());
+        let e = ServiceError::from(full);
+        assert_eq!((e.status, e.code.as_str(), e.rule.as_deref()), (507, "store.disk_full", Some("O2")));
+        assert!(!e.message.contains("os error"));
+        let other = ServiceError::from(StoreError::SyncFailed("Input/output error (os error 5)".into()));
+        assert_eq!((other.status, other.code.as_str()), (500, "store.sync_failed"));
     }
 }
