@@ -90,9 +90,17 @@ impl WorkCalendar {
     /// Parses a calendar file: one table per year (`[2027]`) with `holidays` and
     /// `makeup_workdays`, each a list of `YYYY-MM-DD` strings. Every problem names its line.
     pub fn from_toml(text: &str) -> Result<Self, CalendarError> {
-        let raw: BTreeMap<String, RawYear> = toml::from_str(text).map_err(|e| CalendarError::Parse {
-            line: e.span().map_or(1, |s| line_of(text, s.start)),
-            message: e.message().to_string(),
+        let raw: BTreeMap<String, RawYear> = toml::from_str(text).map_err(|e| {
+            // Some parser errors carry no message (a NUL byte in a comment, found by fuzzing).
+            let detail = e.message().trim();
+            CalendarError::Parse {
+                line: e.span().map_or(1, |s| line_of(text, s.start)),
+                message: if detail.is_empty() {
+                    "无法解析".to_string()
+                } else {
+                    detail.replace('\n', ";")
+                },
+            }
         })?;
         let mut years = BTreeMap::new();
         for (key, raw_year) in raw {
