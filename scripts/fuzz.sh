@@ -79,16 +79,19 @@ for t in "${targets[@]}"; do
   set -e
   end_cpu=$(awk '{print $16 + $17}' /proc/$$/stat)
   cpu=$(( (end_cpu - start_cpu) / ticks ))
-  runs=$(cat "$log" fuzz-*.log 2>/dev/null | awk '/stat::number_of_executed_units/ {s += $2} END {print s + 0}')
-  cat fuzz-*.log >>"$log" 2>/dev/null || true
-  rm -f fuzz-*.log
+  shopt -s nullglob
+  workers=(fuzz-*.log)
+  shopt -u nullglob
+  runs=$(awk '/stat::number_of_executed_units/ {s += $2} END {print s + 0}' "$log" "${workers[@]}")
+  [ ${#workers[@]} -gt 0 ] && cat "${workers[@]}" >>"$log"
+  rm -f "${workers[@]}"
   crashes=0
   while IFS= read -r f; do
     crashes=$((crashes + 1))
     cp "$f" "regressions/$t/"
     echo "  crasher: fuzz/$f (copied to fuzz/regressions/$t/)"
   done < <(find "artifacts/$t" -type f -newer "$marker" \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \))
-  [ "$rc" -ne 0 ] && status=1
+  if [ "$rc" -ne 0 ]; then status=1; fi
   report+=("$(printf '%-18s runs %12s   cpu %6ss   crashes %s%s' "$t" "$runs" "$cpu" "$crashes" \
     "$([ "$rc" -ne 0 ] && echo "   (exit $rc: see fuzz/$log)")")")
 done

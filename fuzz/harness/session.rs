@@ -183,6 +183,8 @@ struct Driver {
     /// The next batch number the peer should use.
     next_in_batch: u64,
     recon_ids: Vec<u64>,
+    /// The peer sent a refusal: the session closes with the peer's code, whatever it is.
+    peer_refused: bool,
 }
 
 impl Driver {
@@ -206,7 +208,7 @@ impl Driver {
                     }
                 }
                 Output::Close(r) => {
-                    assert!(!r.code.is_empty(), "a close without a code");
+                    assert!(self.peer_refused || !r.code.is_empty(), "this side closed without a code");
                     self.closed = true;
                 }
             }
@@ -303,6 +305,7 @@ pub fn session_sequence(data: &[u8]) {
         offered: Vec::new(),
         next_in_batch: 1,
         recon_ids: Vec::new(),
+        peer_refused: false,
     };
     d.drain();
     for _ in 0..OPS_MAX {
@@ -315,6 +318,7 @@ pub fn session_sequence(data: &[u8]) {
                 // Raw bytes, as postcard, the way the wire decodes them (bounds checked).
                 let n = usize::from(input.byte());
                 if let Ok(msg) = wire::decode_payload(0, input.take(n)) {
+                    d.peer_refused |= matches!(msg, Message::Refuse(_));
                     d.session.handle_message(msg);
                 }
             }
@@ -406,10 +410,13 @@ pub fn session_sequence(data: &[u8]) {
                 d.session
                     .handle_message(Message::ReconReply(ReconReply { id, ranges: ranges_of(&mut input) }));
             }
-            9 => d.session.handle_message(Message::Refuse(Refusal {
-                code: "protocol".into(),
-                reason: "对端关闭".into(),
-            })),
+            9 => {
+                d.peer_refused = true;
+                d.session.handle_message(Message::Refuse(Refusal {
+                    code: "protocol".into(),
+                    reason: "对端关闭".into(),
+                }));
+            }
             10 => {
                 let doc = doc_name(input.u64());
                 d.store.write(&doc, ch(5000 + input.u64()));
